@@ -1,0 +1,14 @@
+"""Inference backends behind one interface, and the per-process registry that shares them."""
+
+from crossrank.backends.base import Backend, OutputKind
+from crossrank.backends.registry import BACKENDS, clear_registry, load_backend, loaded_backends, resolve_device
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "OutputKind",
+    "clear_registry",
+    "load_backend",
+    "loaded_backends",
+    "resolve_device",
+]

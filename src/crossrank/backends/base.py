@@ -1,0 +1,46 @@
+"""The one small interface every inference backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+from transformers import PreTrainedTokenizerBase
+
+OutputKind = Literal["logits", "probabilities"]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A loaded cross-encoder that turns encoded (query, document) pairs into raw outputs.
+
+    The scorer does tokenisation, windowing, batching and the probability maths;
+    a backend only runs the model. Implementations: ``TorchBackend`` and
+    ``OnnxBackend``.
+
+    Attributes:
+        name: Backend name, e.g. ``"torch"``.
+        model_name: The model as the user named it.
+        model_path: Local directory the model was loaded from.
+        device: Device the model runs on.
+        tokenizer: The model's tokenizer (a fast tokenizer).
+        model_max_length: Longest input in tokens the model accepts.
+        num_labels: 1 (a relevance logit) or 2 (negative / positive class).
+        output_kind: ``"logits"`` or ``"probabilities"`` (a head that already squashes).
+        default_batch_size: A good batch size for this backend on its device.
+    """
+
+    name: str
+    model_name: str
+    model_path: str
+    device: str
+    tokenizer: PreTrainedTokenizerBase
+    model_max_length: int
+    num_labels: int
+    output_kind: OutputKind
+    default_batch_size: int
+
+    def predict(self, input_ids: Sequence[Sequence[int]], token_type_ids: Sequence[Sequence[int]] | None) -> np.ndarray:
+        """Run one padded batch; return raw outputs of shape ``(batch, num_labels)`` as float32."""
+        ...

