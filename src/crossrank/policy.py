@@ -78,6 +78,25 @@ class RankedDocument:
         """The score record of this document."""
         return Score(logit=self.logit, probability=self.probability, windows=self.windows)
 
+    def metadata(self) -> dict[str, Any]:
+        """The fields the framework adapters add to a document's metadata.
+
+        Example:
+            >>> doc = RankedDocument(0, "t", 1.5, 0.82, 1, rank=1, passed=True)
+            >>> doc.metadata()["relevance_score"]
+            0.82
+        """
+        fields: dict[str, Any] = {
+            "relevance_score": self.probability,
+            "relevance_logit": self.logit,
+            "rerank_rank": self.rank,
+            "rerank_windows": self.windows,
+            "passed_threshold": self.passed,
+        }
+        if self.drop_reason is not None:
+            fields["drop_reason"] = self.drop_reason.value
+        return fields
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (plain floats and strings)."""
         return {

@@ -7,6 +7,7 @@ and start-up time (a complaint users have about other rerankers).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 
@@ -55,7 +56,7 @@ def resolve_device(device: str | None) -> str:
     return "cpu"
 
 
-def load_backend(model: str | None, backend: str = "torch", device: str | None = "auto") -> Backend:
+def load_backend(model: str | os.PathLike[str] | None, backend: str = "torch", device: str | None = "auto") -> Backend:
     """Return the process-wide shared backend for ``(model, backend, device)``, loading it once.
 
     Thread-safe: concurrent first calls for the same key load the model once.

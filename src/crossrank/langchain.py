@@ -1,0 +1,209 @@
+"""LangChain adapter: ``CrossRankReranker``, a ``BaseDocumentCompressor`` over the shared scorer.
+
+Drop it into ``ContextualCompressionRetriever``, ``DocumentCompressorPipeline`` or an
+LCEL chain. It returns new ``Document`` objects (inputs are never mutated) with every
+original metadata field and ``Document.id`` kept, plus ``relevance_score``
+(probability), ``relevance_logit``, ``rerank_rank``, ``rerank_windows``,
+``passed_threshold``, ``retrieval_rank`` and, when the input carried one,
+``retrieval_score``.
+
+To branch on the verdict (generate / warn / fall back), use ``as_runnable()``: it
+takes ``{"query": ..., "documents": [...]}`` and returns the kept documents, the
+dropped ones and the verdict, ready for a ``RunnableBranch``.
+
+Requires the ``langchain`` extra: ``pip install "crossrank[langchain]"``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.callbacks import Callbacks
+from langchain_core.documents import BaseDocumentCompressor, Document
+from langchain_core.runnables import RunnableLambda
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from crossrank.policy import RankedDocument, RelevancePolicy, RerankResult, Verdict
+from crossrank.scorer import CrossEncoderScorer, check_query
+
+# Metadata keys other retrievers use for their own score, moved to ``retrieval_score``.
+RETRIEVAL_SCORE_KEYS = ("retrieval_score", "score", "_score", "similarity_score", "relevance_score")
+
+
+@dataclass(frozen=True)
+class DocumentRerankResult:
+    """A rerank of LangChain documents.
+
+    Attributes:
+        documents: Kept documents, best first, with rerank metadata.
+        dropped: Every other document, best first, with rerank metadata and ``drop_reason``.
+        verdict: ``relevant``, ``weak`` or ``none``.
+        result: The underlying ``RerankResult``.
+    """
+
+    documents: list[Document]
+    dropped: list[Document]
+    verdict: Verdict
+    result: RerankResult
+
+    def to_chain_output(self) -> dict[str, Any]:
+        """The dict ``as_runnable()`` emits: query, documents, dropped, verdict (a str) and result."""
+        return {
+            "query": self.result.query,
+            "documents": self.documents,
+            "dropped": self.dropped,
+            "verdict": self.verdict.value,
+            "best_probability": self.result.best_probability,
+            "result": self.result,
+        }
+
+
+def _annotated(original: Document, ranked: RankedDocument) -> Document:
+    metadata = dict(original.metadata)
+    if "retrieval_score" not in metadata:
+        for key in RETRIEVAL_SCORE_KEYS[1:]:
+            if key in metadata:
+                metadata["retrieval_score"] = metadata[key]
+                break
+    metadata.setdefault("retrieval_rank", ranked.index + 1)
+    metadata.update(ranked.metadata())
+    return original.model_copy(update={"metadata": metadata})
+
+
+class CrossRankReranker(BaseDocumentCompressor):
+    """Rerank LangChain documents with a cross-encoder and gate them with thresholds.
+
+    Give either ``model`` (a name or path; the process-wide registry hands out the
+    shared instance) or a ready ``scorer``.
+
+    Example:
+        >>> from langchain_core.documents import Document
+        >>> from crossrank.langchain import CrossRankReranker
+        >>> reranker = CrossRankReranker(top_n=2, min_probability=0.2)
+        >>> docs = [Document("Bananas are yellow."), Document("Click 'Forgot password' to reset it.")]
+        >>> best = reranker.compress_documents(docs, "How do I reset my password?")[0]
+        >>> best.metadata["rerank_rank"], best.metadata["retrieval_rank"]
+        (1, 2)
+
+        In a retriever::
+
+            from langchain_classic.retrievers import ContextualCompressionRetriever
+            retriever = ContextualCompressionRetriever(base_compressor=reranker, base_retriever=vector_retriever)
+    """
+
+    model: str | None = None
+    """Model name, local path or hub id; ``None`` for crossrank's shipped default."""
+    scorer: CrossEncoderScorer | None = Field(default=None, exclude=True)
+    """A ready scorer to use instead of ``model``."""
+    top_n: int | None = 3
+    """Keep at most this many documents (``None``: no limit)."""
+    min_probability: float | None = None
+    """Drop documents whose relevance probability is below this."""
+    min_relative: float | None = None
+    """Drop documents below this fraction of the best document's probability."""
+    min_keep: int = 0
+    """Always keep this many of the best documents, even below threshold (flagged)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    _policy: RelevancePolicy = PrivateAttr()
+    _scorer: CrossEncoderScorer = PrivateAttr()
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _path_to_str(cls, value: Any) -> Any:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+    @model_validator(mode="after")
+    def _build(self) -> CrossRankReranker:
+        if self.scorer is not None and self.model is not None:
+            raise ValueError("give either model= or scorer=, not both")
+        self._policy = RelevancePolicy(
+            top_n=self.top_n,
+            min_probability=self.min_probability,
+            min_relative=self.min_relative,
+            min_keep=self.min_keep,
+        )
+        self._scorer = self.scorer if self.scorer is not None else CrossEncoderScorer(self.model)
+        return self
+
+    @property
+    def policy(self) -> RelevancePolicy:
+        """The relevance policy built from this reranker's fields."""
+        return self._policy
+
+    def _texts(self, documents: Sequence[Document]) -> list[str]:
+        for position, doc in enumerate(documents):
+            if not isinstance(doc, Document):
+                raise TypeError(f"documents[{position}] must be a langchain Document, got {type(doc).__name__}")
+        return [doc.page_content for doc in documents]
+
+    def _wrap(self, documents: Sequence[Document], result: RerankResult) -> DocumentRerankResult:
+        return DocumentRerankResult(
+            documents=[_annotated(documents[d.index], d) for d in result.kept],
+            dropped=[_annotated(documents[d.index], d) for d in result.dropped],
+            verdict=result.verdict,
+            result=result,
+        )
+
+    def rerank_documents(self, documents: Sequence[Document], query: str) -> DocumentRerankResult:
+        """Rerank and gate ``documents``; returns kept and dropped documents and the verdict.
+
+        Example:
+            >>> from langchain_core.documents import Document
+            >>> out = CrossRankReranker(min_probability=0.99).rerank_documents([Document("Bananas.")], "Tax law?")
+            >>> out.verdict.value, len(out.dropped)
+            ('none', 1)
+        """
+        check_query(query)
+        texts = self._texts(documents)
+        return self._wrap(documents, self._scorer.rerank(query, texts, self._policy))
+
+    async def arerank_documents(self, documents: Sequence[Document], query: str) -> DocumentRerankResult:
+        """Async ``rerank_documents``; the model runs off the event loop."""
+        check_query(query)
+        texts = self._texts(documents)
+        return self._wrap(documents, await self._scorer.arerank(query, texts, self._policy))
+
+    def compress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        """Rerank ``documents`` for ``query`` and return the kept ones, best first."""
+        return self.rerank_documents(documents, query).documents
+
+    async def acompress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        """Async ``compress_documents`` (native: it does not block the event loop)."""
+        return (await self.arerank_documents(documents, query)).documents
+
+    def as_runnable(self) -> RunnableLambda[dict[str, Any], dict[str, Any]]:
+        """A runnable for LCEL chains that need the verdict.
+
+        Input: ``{"query": str, "documents": list[Document]}``. Output: ``{"query",
+        "documents" (kept), "dropped", "verdict" ("relevant" | "weak" | "none"),
+        "best_probability", "result"}``.
+
+        Example:
+            >>> from langchain_core.runnables import RunnableBranch
+            >>> gate = CrossRankReranker(min_probability=0.3).as_runnable()
+            >>> chain = gate | RunnableBranch(
+            ...     (lambda x: x["verdict"] == "relevant", lambda x: "answer from " + x["documents"][0].page_content),
+            ...     lambda x: "no relevant documents")
+        """
+
+        def _input(payload: dict[str, Any]) -> tuple[list[Document], str]:
+            if not isinstance(payload, dict) or "query" not in payload or "documents" not in payload:
+                raise TypeError("the reranker runnable takes a dict with 'query' and 'documents'")
+            return list(payload["documents"]), payload["query"]
+
+        def run(payload: dict[str, Any]) -> dict[str, Any]:
+            return self.rerank_documents(*_input(payload)).to_chain_output()
+
+        async def arun(payload: dict[str, Any]) -> dict[str, Any]:
+            return (await self.arerank_documents(*_input(payload))).to_chain_output()
+
+        return RunnableLambda(run, afunc=arun, name="CrossRankGate")

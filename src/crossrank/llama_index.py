@@ -1,0 +1,227 @@
+"""LlamaIndex adapter: ``CrossRankPostprocessor``, a node postprocessor over the shared scorer.
+
+Use it in ``index.as_query_engine(node_postprocessors=[...])`` or after any
+retriever. Nodes come back as new ``NodeWithScore`` objects (inputs are never
+mutated) whose ``score`` is the relevance probability as a plain float; the
+retrieval score is kept in ``metadata["retrieval_score"]``; the rerank fields are
+added to metadata and excluded from what the LLM and embedder see.
+
+Requires the ``llama-index`` extra: ``pip install "crossrank[llama-index]"``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.callbacks import CBEventType, EventPayload
+from llama_index.core.instrumentation import get_dispatcher
+from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+
+from crossrank.policy import RankedDocument, RelevancePolicy, RerankResult, Verdict
+from crossrank.scorer import CrossEncoderScorer, check_query
+
+dispatcher = get_dispatcher(__name__)
+
+_RERANK_KEYS = (
+    "retrieval_score",
+    "retrieval_rank",
+    "relevance_score",
+    "relevance_logit",
+    "rerank_rank",
+    "rerank_windows",
+    "passed_threshold",
+    "drop_reason",
+)
+
+
+@dataclass(frozen=True)
+class NodeRerankResult:
+    """A rerank of LlamaIndex nodes.
+
+    Attributes:
+        nodes: Kept nodes, best first.
+        dropped: Every other node, best first, with ``drop_reason`` in metadata.
+        verdict: ``relevant``, ``weak`` or ``none``.
+        result: The underlying ``RerankResult``.
+    """
+
+    nodes: list[NodeWithScore]
+    dropped: list[NodeWithScore]
+    verdict: Verdict
+    result: RerankResult
+
+
+def _annotated(original: NodeWithScore, ranked: RankedDocument) -> NodeWithScore:
+    node = original.node
+    metadata = dict(node.metadata)
+    if original.score is not None:
+        metadata.setdefault("retrieval_score", float(original.score))
+    metadata.setdefault("retrieval_rank", ranked.index + 1)
+    metadata.update(ranked.metadata())
+
+    def _excluded(existing: list[str]) -> list[str]:
+        return [*existing, *(k for k in _RERANK_KEYS if k not in existing)]
+
+    copy = node.model_copy(
+        update={
+            "metadata": metadata,
+            "excluded_llm_metadata_keys": _excluded(list(node.excluded_llm_metadata_keys)),
+            "excluded_embed_metadata_keys": _excluded(list(node.excluded_embed_metadata_keys)),
+        }
+    )
+    return NodeWithScore(node=copy, score=ranked.probability)
+
+
+class CrossRankPostprocessor(BaseNodePostprocessor):
+    """Rerank LlamaIndex nodes with a cross-encoder and gate them with thresholds.
+
+    Give either ``model`` (a name or path; the process-wide registry hands out the
+    shared instance) or a ready ``scorer``.
+
+    Example:
+        >>> from llama_index.core.schema import NodeWithScore, TextNode
+        >>> from crossrank.llama_index import CrossRankPostprocessor
+        >>> post = CrossRankPostprocessor(top_n=1)
+        >>> nodes = [NodeWithScore(node=TextNode(text="Bananas are yellow."), score=0.9),
+        ...          NodeWithScore(node=TextNode(text="Click 'Forgot password'."), score=0.5)]
+        >>> best = post.postprocess_nodes(nodes, query_str="How do I reset my password?")[0]
+        >>> best.node.metadata["retrieval_score"], isinstance(best.score, float)
+        (0.5, True)
+
+        In a query engine::
+
+            engine = index.as_query_engine(similarity_top_k=30, node_postprocessors=[post])
+    """
+
+    model: str | None = Field(default=None, description="Model name, local path or hub id; None: the default.")
+    top_n: int | None = Field(default=3, description="Keep at most this many nodes (None: no limit).")
+    min_probability: float | None = Field(default=None, description="Drop nodes below this relevance probability.")
+    min_relative: float | None = Field(
+        default=None, description="Drop nodes below this fraction of the best node's probability."
+    )
+    min_keep: int = Field(default=0, description="Always keep this many best nodes, even below threshold (flagged).")
+    _scorer: CrossEncoderScorer = PrivateAttr()
+    _policy: RelevancePolicy = PrivateAttr()
+
+    def __init__(self, scorer: CrossEncoderScorer | None = None, **data: Any) -> None:
+        if isinstance(data.get("model"), os.PathLike):
+            data["model"] = os.fspath(data["model"])
+        super().__init__(**data)
+        if scorer is not None and self.model is not None:
+            raise ValueError("give either model= or scorer=, not both")
+        self._policy = RelevancePolicy(
+            top_n=self.top_n, min_probability=self.min_probability, min_relative=self.min_relative, min_keep=self.min_keep
+        )
+        self._scorer = scorer if scorer is not None else CrossEncoderScorer(self.model)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "CrossRankPostprocessor"
+
+    @property
+    def policy(self) -> RelevancePolicy:
+        """The relevance policy built from this postprocessor's fields."""
+        return self._policy
+
+    @property
+    def scorer(self) -> CrossEncoderScorer:
+        """The shared scorer doing the work."""
+        return self._scorer
+
+    def _prepare(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None) -> tuple[str, list[str]]:
+        if query_bundle is None:
+            raise ValueError("CrossRankPostprocessor needs the query: pass query_bundle or query_str")
+        query = check_query(query_bundle.query_str, "query_str")
+        for position, item in enumerate(nodes):
+            if not isinstance(item, NodeWithScore):
+                raise TypeError(f"nodes[{position}] must be a NodeWithScore, got {type(item).__name__}")
+        return query, [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+
+    def _finish(self, nodes: list[NodeWithScore], result: RerankResult) -> NodeRerankResult:
+        return NodeRerankResult(
+            nodes=[_annotated(nodes[d.index], d) for d in result.kept],
+            dropped=[_annotated(nodes[d.index], d) for d in result.dropped],
+            verdict=result.verdict,
+            result=result,
+        )
+
+    def _start_event(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None) -> None:
+        dispatcher.event(
+            ReRankStartEvent(
+                query=query_bundle,
+                nodes=nodes,
+                top_n=self.top_n if self.top_n is not None else len(nodes),
+                model_name=self._scorer.model_name,
+            )
+        )
+
+    def postprocess_with_result(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None, query_str: str | None = None
+    ) -> NodeRerankResult:
+        """Rerank ``nodes`` and return kept and dropped nodes with the verdict.
+
+        Example:
+            >>> from llama_index.core.schema import NodeWithScore, TextNode
+            >>> out = CrossRankPostprocessor(min_probability=0.99).postprocess_with_result(
+            ...     [NodeWithScore(node=TextNode(text="Bananas."))], query_str="Tax law?")
+            >>> out.verdict.value
+            'none'
+        """
+        if query_str is not None:
+            query_bundle = QueryBundle(query_str)
+        query, texts = self._prepare(nodes, query_bundle)
+        self._start_event(nodes, query_bundle)
+        with self.callback_manager.event(
+            CBEventType.RERANKING,
+            payload={
+                EventPayload.NODES: nodes,
+                EventPayload.MODEL_NAME: self._scorer.model_name,
+                EventPayload.QUERY_STR: query,
+                EventPayload.TOP_K: self.top_n,
+            },
+        ) as event:
+            out = self._finish(nodes, self._scorer.rerank(query, texts, self._policy))
+            event.on_end(payload={EventPayload.NODES: out.nodes})
+        dispatcher.event(ReRankEndEvent(nodes=out.nodes))
+        return out
+
+    async def apostprocess_with_result(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None, query_str: str | None = None
+    ) -> NodeRerankResult:
+        """Async ``postprocess_with_result``; the model runs off the event loop."""
+        if query_str is not None:
+            query_bundle = QueryBundle(query_str)
+        query, texts = self._prepare(nodes, query_bundle)
+        self._start_event(nodes, query_bundle)
+        with self.callback_manager.event(
+            CBEventType.RERANKING,
+            payload={
+                EventPayload.NODES: nodes,
+                EventPayload.MODEL_NAME: self._scorer.model_name,
+                EventPayload.QUERY_STR: query,
+                EventPayload.TOP_K: self.top_n,
+            },
+        ) as event:
+            out = self._finish(nodes, await self._scorer.arerank(query, texts, self._policy))
+            event.on_end(payload={EventPayload.NODES: out.nodes})
+        dispatcher.event(ReRankEndEvent(nodes=out.nodes))
+        return out
+
+    def _postprocess_nodes(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+    ) -> list[NodeWithScore]:
+        if not nodes:
+            return []
+        return self.postprocess_with_result(nodes, query_bundle).nodes
+
+    async def _apostprocess_nodes(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
+    ) -> list[NodeWithScore]:
+        if not nodes:
+            return []
+        return (await self.apostprocess_with_result(nodes, query_bundle)).nodes
