@@ -1,0 +1,435 @@
+"""The FastAPI app: rerank (Cohere and TEI shapes), answer, health, readiness, metrics.
+
+``create_app(settings)`` builds one app around one shared ``CrossEncoderScorer`` and
+one ``DynamicBatcher``. The model loads in the background at startup, so
+``/healthz`` answers at once and ``/readyz`` turns ready when the model is in.
+
+Example:
+    >>> from crossrank.server import ServerSettings, create_app
+    >>> app = create_app(ServerSettings(model="/models/my-reranker"))
+    >>> sorted(r.path for r in app.routes if r.path.startswith("/v1"))
+    ['/v1/rerank']
+
+Run it with ``crossrank serve`` or any ASGI server:
+``uvicorn --factory crossrank.server:app_from_env``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from crossrank.policy import RelevancePolicy, RerankResult
+from crossrank.scorer import CrossEncoderScorer
+from crossrank.scores import Score
+from crossrank.server.batcher import BatcherClosedError, DynamicBatcher, QueueFullError
+from crossrank.server.errors import BodyLimitMiddleware, LimitExceeded, error_response, install_error_handlers
+from crossrank.server.metrics import MetricsMiddleware, ServiceMetrics
+from crossrank.server.schemas import (
+    CohereRerankRequest,
+    CohereRerankResponse,
+    ErrorBody,
+    Health,
+    Readiness,
+    TeiRank,
+    TeiRerankRequest,
+)
+from crossrank.server.settings import ServerSettings
+
+log = logging.getLogger("crossrank.server")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not valid JSON."},
+    401: {"model": ErrorBody, "description": "The server has an API key and the request did not send it."},
+    413: {"model": ErrorBody, "description": "The body is larger than CROSSRANK_MAX_BODY_BYTES."},
+    422: {"model": ErrorBody, "description": "A field is missing, has the wrong type, or breaks a limit."},
+    429: {"model": ErrorBody, "description": "The batch queue is full; retry after a moment."},
+    503: {"model": ErrorBody, "description": "Timed out, model still loading, or shutting down."},
+}
+
+
+@dataclass
+class ServiceState:
+    """Everything one app instance holds; reachable as ``app.state.crossrank``."""
+
+    settings: ServerSettings
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
+    scorer: CrossEncoderScorer | None = None
+    batcher: DynamicBatcher | None = None
+    load_error: str | None = None
+    answer: Any = None  # crossrank.server.answer.AnswerService when /v1/answer is enabled
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its scores were ready."""
+
+
+def _policy_from(settings: ServerSettings, req: CohereRerankRequest) -> RelevancePolicy:
+    min_keep = settings.min_keep if req.min_keep is None else req.min_keep
+    if req.top_n is not None and min_keep > req.top_n:
+        where = "min_keep" if req.min_keep is not None else "top_n"
+        raise LimitExceeded(("body", where), f"min_keep ({min_keep}) must not exceed top_n ({req.top_n})", "value_error")
+    return RelevancePolicy(
+        top_n=req.top_n,
+        min_probability=settings.min_probability if req.min_probability is None else req.min_probability,
+        min_relative=settings.min_relative if req.min_relative is None else req.min_relative,
+        min_keep=min_keep,
+    )
+
+
+def check_limits(settings: ServerSettings, query: str, texts: Sequence[str], field_name: str) -> None:
+    """Raise ``LimitExceeded`` naming the field and the setting when a request is too big."""
+    if len(query) > settings.max_query_chars:
+        raise LimitExceeded(
+            ("body", "query"),
+            f"query has {len(query)} characters; the limit is {settings.max_query_chars} (CROSSRANK_MAX_QUERY_CHARS)",
+        )
+    if len(texts) > settings.max_documents:
+        raise LimitExceeded(
+            ("body", field_name),
+            f"{len(texts)} documents sent; the limit is {settings.max_documents} per request "
+            "(CROSSRANK_MAX_DOCUMENTS); split the request",
+        )
+    for position, text in enumerate(texts):
+        if len(text) > settings.max_document_chars:
+            raise LimitExceeded(
+                ("body", field_name, position),
+                f"document has {len(text)} characters; the limit is {settings.max_document_chars} "
+                "(CROSSRANK_MAX_DOCUMENT_CHARS)",
+            )
+    total = len(query) + sum(len(t) for t in texts)
+    if total > settings.max_request_chars:
+        raise LimitExceeded(
+            ("body", field_name),
+            f"query and documents have {total} characters together; the limit is {settings.max_request_chars} "
+            "per request (CROSSRANK_MAX_REQUEST_CHARS)",
+        )
+
+
+async def _until_client_gone(request: Request) -> None:
+    # The body is already read, so the next ASGI message is the disconnect.
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+        await asyncio.sleep(0.05)
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    scorer: CrossEncoderScorer | None = None,
+    answer_service: Any = None,
+) -> FastAPI:
+    """Build the service.
+
+    Args:
+        settings: Configuration; ``None`` reads ``CROSSRANK_*`` environment variables.
+        scorer: An already loaded scorer to share (tests, Ray Serve); ``None`` loads
+            ``settings.model`` in the background at startup.
+        answer_service: A ready ``AnswerService`` for ``/v1/answer``; ``None`` builds
+            one from the RAG settings when ``settings.answer_enabled``.
+
+    Example:
+        >>> app = create_app(ServerSettings(max_batch_size=32, api_key="s3cret"))
+        >>> app.title
+        'crossrank'
+    """
+    settings = settings or ServerSettings()
+    state = ServiceState(settings=settings)
+    if answer_service is None and settings.answer_enabled:
+        from crossrank.server.answer import AnswerService
+
+        answer_service = AnswerService.from_settings(settings)
+    state.answer = answer_service
+
+    def start_batcher(loaded: CrossEncoderScorer) -> None:
+        state.scorer = loaded
+        state.batcher = DynamicBatcher(
+            loaded,
+            max_batch_size=settings.max_batch_size,
+            max_wait_ms=settings.max_wait_ms,
+            max_queue=settings.max_queue,
+            on_batch=state.metrics.record_batch,
+        )
+        state.metrics.model_ready.set(1)
+
+    async def load_model() -> None:
+        try:
+            loaded = await asyncio.to_thread(
+                CrossEncoderScorer,
+                settings.model,
+                backend=settings.backend,
+                device=settings.device,
+                batch_size=settings.batch_size,
+                max_length=settings.max_length,
+                cache_size=settings.cache_size,
+            )
+        except Exception as exc:  # reported by /readyz and every rerank call, not swallowed
+            state.load_error = f"{type(exc).__name__}: {exc}"
+            log.error("could not load the model %r: %s", settings.model, state.load_error)
+            return
+        start_batcher(loaded)
+        assert state.batcher is not None
+        await state.batcher.start()
+        log.info("model %s loaded; ready", loaded.model_name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.metrics.watch(
+            lambda: 0 if state.batcher is None else state.batcher.queue_depth,
+            lambda: None if state.scorer is None else state.scorer.cache_info(),
+        )
+        loader: asyncio.Task[None] | None = None
+        if scorer is not None:
+            start_batcher(scorer)
+            assert state.batcher is not None
+            await state.batcher.start()
+        else:
+            loader = asyncio.create_task(load_model())
+        if state.answer is not None:
+            await state.answer.start()
+        try:
+            yield
+        finally:
+            # uvicorn runs this after in-flight requests finished (or the graceful timeout passed).
+            if loader is not None and not loader.done():
+                loader.cancel()
+            if state.batcher is not None:
+                await state.batcher.stop(drain=True)
+            if state.answer is not None:
+                await state.answer.stop()
+
+    app = FastAPI(
+        title="crossrank",
+        version=_version(),
+        summary="Cross-encoder reranking with a relevance gate, for RAG.",
+        description=(
+            "Rerank documents against a query (Cohere and text-embeddings-inference request shapes), "
+            "gate them by relevance, and answer questions over a Qdrant collection. "
+            "See docs/server.md."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.crossrank = state
+    install_error_handlers(app)
+
+    bearer = HTTPBearer(auto_error=False, description="Needed only when the server sets CROSSRANK_API_KEY.")
+
+    async def require_api_key(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if settings.api_key is None:
+            return
+        expected = settings.api_key.get_secret_value().encode()
+        if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), expected):
+            state.metrics.rejected.labels(reason="unauthorized").inc()
+            raise HTTPException(
+                401,
+                "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    async def score(request: Request, query: str, texts: list[str]) -> list[Score]:
+        """Score through the batcher, with the timeout, backpressure and cancellation rules."""
+        if state.batcher is None or not state.batcher.running:
+            if state.load_error is not None:
+                raise HTTPException(503, f"the model could not be loaded: {state.load_error}")
+            raise HTTPException(
+                503, "the model is still loading; retry when /readyz says ready", headers={"Retry-After": "5"}
+            )
+        scoring = asyncio.ensure_future(state.batcher.submit(query, texts))
+        watcher = asyncio.ensure_future(_until_client_gone(request))
+        try:
+            done, _ = await asyncio.wait(
+                {scoring, watcher}, timeout=settings.request_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            watcher.cancel()
+        if scoring in done:
+            try:
+                return scoring.result()
+            except QueueFullError as exc:
+                state.metrics.rejected.labels(reason="queue_full").inc()
+                raise HTTPException(429, f"too many requests: {exc}; retry later", headers={"Retry-After": "1"}) from None
+            except BatcherClosedError as exc:
+                raise HTTPException(503, f"not scoring: {exc}", headers={"Retry-After": "5"}) from None
+        scoring.cancel()  # removes the request from the queue (or discards its scores mid-batch)
+        if watcher in done:
+            state.metrics.rejected.labels(reason="cancelled").inc()
+            raise ClientGone()
+        state.metrics.rejected.labels(reason="timeout").inc()
+        raise HTTPException(
+            503,
+            f"request timed out after {settings.request_timeout_s:g} s waiting for the model "
+            "(CROSSRANK_REQUEST_TIMEOUT_S); the server is overloaded, retry later",
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(ClientGone)
+    async def _gone(request: Request, exc: ClientGone) -> Response:
+        # Nobody reads this answer; 499 is the nginx convention for "client closed request".
+        return error_response(499, "client closed the request before it was scored")
+
+    def cohere_document(doc: Any) -> dict[str, Any]:
+        return {"text": doc} if isinstance(doc, str) else doc.model_dump()
+
+    @app.post(
+        "/v1/rerank",
+        response_model=CohereRerankResponse,
+        response_model_exclude_unset=True,
+        responses=_ERRORS,
+        dependencies=[Depends(require_api_key)],
+        tags=["rerank"],
+        summary="Rerank documents (Cohere rerank shape) and gate them by relevance",
+    )
+    async def rerank_cohere(body: CohereRerankRequest, request: Request, response: Response) -> dict[str, Any]:
+        texts = body.texts()
+        check_limits(settings, body.query, texts, "documents")
+        policy = _policy_from(settings, body)
+        scores = await score(request, body.query, texts)
+        result: RerankResult = policy.apply(body.query, texts, scores)
+        state.metrics.verdicts.labels(endpoint="/v1/rerank", verdict=result.verdict.value).inc()
+        request_id = uuid.uuid4().hex
+        response.headers["X-Request-Id"] = request_id
+        results = []
+        for doc in result.kept:
+            item: dict[str, Any] = {
+                "index": doc.index,
+                "relevance_score": doc.probability,
+                "logit": doc.logit,
+                "windows": doc.windows,
+                "rank": doc.rank,
+                "passed": doc.passed,
+            }
+            if body.return_documents:
+                item["document"] = cohere_document(body.documents[doc.index])
+            results.append(item)
+        return {
+            "id": request_id,
+            "results": results,
+            "meta": {"api_version": {"version": "1"}, "model": state.scorer.model_name if state.scorer else None},
+            "verdict": result.verdict.value,
+            "threshold": policy.min_probability,
+            "dropped": [
+                {
+                    "index": d.index,
+                    "relevance_score": d.probability,
+                    "logit": d.logit,
+                    "windows": d.windows,
+                    "rank": d.rank,
+                    "drop_reason": d.drop_reason.value if d.drop_reason else "",
+                }
+                for d in result.dropped
+            ],
+        }
+
+    app.add_api_route(
+        "/v2/rerank",
+        rerank_cohere,
+        methods=["POST"],
+        response_model=CohereRerankResponse,
+        response_model_exclude_unset=True,
+        responses=_ERRORS,
+        dependencies=[Depends(require_api_key)],
+        tags=["rerank"],
+        summary="Same as /v1/rerank (the path Cohere's v2 client calls)",
+    )
+
+    @app.post(
+        "/rerank",
+        response_model=list[TeiRank],
+        response_model_exclude_none=True,
+        responses=_ERRORS,
+        dependencies=[Depends(require_api_key)],
+        tags=["rerank"],
+        summary="Rerank texts (text-embeddings-inference shape)",
+    )
+    async def rerank_tei(body: TeiRerankRequest, request: Request) -> list[dict[str, Any]]:
+        check_limits(settings, body.query, body.texts, "texts")
+        scores = await score(request, body.query, body.texts)
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i].logit, i))
+        return [
+            {
+                "index": i,
+                "score": scores[i].logit if body.raw_scores else scores[i].probability,
+                **({"text": body.texts[i]} if body.return_text else {}),
+            }
+            for i in order
+        ]
+
+    @app.get("/healthz", response_model=Health, tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get(
+        "/readyz",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Not ready; checks say why."}},
+        tags=["operations"],
+        summary="The model is loaded (and Qdrant reachable when /v1/answer is on)",
+    )
+    async def readyz(response: Response) -> dict[str, Any]:
+        checks: dict[str, str] = {}
+        if state.batcher is not None and state.batcher.running:
+            checks["model"] = "ok"
+        elif state.load_error is not None:
+            checks["model"] = f"failed to load: {state.load_error}"
+        else:
+            checks["model"] = "loading"
+        if state.answer is not None:
+            checks.update(await state.answer.check(settings.readiness_timeout_s))
+        ready = all(v == "ok" for v in checks.values())
+        if not ready:
+            response.status_code = 503
+        return {
+            "status": "ready" if ready else "not ready",
+            "model": state.scorer.model_name if state.scorer else settings.model,
+            "checks": checks,
+        }
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    )
+    async def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    if state.answer is not None:
+        from crossrank.server.answer import install_answer_route
+
+        install_answer_route(app, state, require_api_key, score, _ERRORS)
+
+    known_paths = {getattr(r, "path", "") for r in app.routes}
+    # Oversize bodies are refused before anything reads them; the metrics middleware is
+    # added last so it is outermost and also counts those 413 answers.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics, endpoints=lambda: known_paths)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """An app configured from ``CROSSRANK_*`` environment variables (for ``uvicorn --factory``).
+
+    Example:
+        $ CROSSRANK_MODEL=/models/reranker uvicorn --factory crossrank.server:app_from_env --port 8080
+    """
+    return create_app(ServerSettings())
+
+
+def _version() -> str:
+    from crossrank import __version__
+
+    return __version__

@@ -1,0 +1,111 @@
+"""``crossrank serve``: run the rerank and answer service.
+
+Every flag has an environment variable of the same name (``--max-batch-size`` ->
+``CROSSRANK_MAX_BATCH_SIZE``); a flag given on the command line wins. Settings
+without a flag (``CROSSRANK_MAX_BODY_BYTES``, ...) are read from the environment.
+
+Example:
+    $ crossrank serve --model ./models/reranker --port 8080 --max-batch-size 64
+    $ CROSSRANK_API_KEY=s3cret crossrank serve --host 0.0.0.0
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+
+
+def settings_from_flags(**flags: Any) -> Any:
+    """``ServerSettings`` from the flags that were given; the rest from the environment.
+
+    Example:
+        >>> settings_from_flags(port=9000, model=None).port
+        9000
+    """
+    from pydantic import ValidationError
+
+    from crossrank.server.settings import ServerSettings
+
+    given = {name: value for name, value in flags.items() if value is not None}
+    try:
+        return ServerSettings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise typer.BadParameter(problems) from None
+
+
+def serve_command(
+    model: Optional[str] = typer.Option(None, help="Reranker directory or hub id (env CROSSRANK_MODEL)."),
+    backend: Optional[str] = typer.Option(None, help="torch or onnx (env CROSSRANK_BACKEND)."),
+    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, mps (env CROSSRANK_DEVICE)."),
+    host: Optional[str] = typer.Option(None, help="Interface to bind (env CROSSRANK_HOST; default 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, help="Port (env CROSSRANK_PORT; default 8080)."),
+    api_key: Optional[str] = typer.Option(
+        None, help="Require 'Authorization: Bearer <key>' (env CROSSRANK_API_KEY; prefer the env var)."
+    ),
+    max_batch_size: Optional[int] = typer.Option(
+        None, help="Most documents per shared model batch (env CROSSRANK_MAX_BATCH_SIZE; default 64)."
+    ),
+    max_wait_ms: Optional[float] = typer.Option(
+        None, help="How long a batch waits for more requests (env CROSSRANK_MAX_WAIT_MS; default 5)."
+    ),
+    max_queue: Optional[int] = typer.Option(
+        None, help="Waiting requests before 429 (env CROSSRANK_MAX_QUEUE; default 256)."
+    ),
+    request_timeout_s: Optional[float] = typer.Option(
+        None, help="Seconds before a rerank request gets 503 (env CROSSRANK_REQUEST_TIMEOUT_S; default 30)."
+    ),
+    max_documents: Optional[int] = typer.Option(
+        None, help="Documents per request (env CROSSRANK_MAX_DOCUMENTS; default 1000)."
+    ),
+    max_document_chars: Optional[int] = typer.Option(
+        None, help="Characters per document (env CROSSRANK_MAX_DOCUMENT_CHARS; default 20000)."
+    ),
+    max_request_chars: Optional[int] = typer.Option(
+        None, help="Characters per request (env CROSSRANK_MAX_REQUEST_CHARS; default 1000000)."
+    ),
+    min_probability: Optional[float] = typer.Option(
+        None, help="Default relevance threshold for /v1/rerank (env CROSSRANK_MIN_PROBABILITY; default none)."
+    ),
+    cache_size: Optional[int] = typer.Option(None, help="Score cache entries (env CROSSRANK_CACHE_SIZE; default 0)."),
+    answer: Optional[bool] = typer.Option(
+        None, "--answer/--no-answer", help="Serve POST /v1/answer (env CROSSRANK_ANSWER_ENABLED; default off)."
+    ),
+    log_level: Optional[str] = typer.Option(None, help="uvicorn log level (env CROSSRANK_LOG_LEVEL; default info)."),
+) -> None:
+    """Serve reranking (Cohere and TEI shapes), answers, health checks and Prometheus metrics over HTTP."""
+    settings = settings_from_flags(
+        model=model,
+        backend=backend,
+        device=device,
+        host=host,
+        port=port,
+        api_key=api_key,
+        max_batch_size=max_batch_size,
+        max_wait_ms=max_wait_ms,
+        max_queue=max_queue,
+        request_timeout_s=request_timeout_s,
+        max_documents=max_documents,
+        max_document_chars=max_document_chars,
+        max_request_chars=max_request_chars,
+        min_probability=min_probability,
+        cache_size=cache_size,
+        answer_enabled=answer,
+        log_level=log_level,
+    )
+    from crossrank.server.run import serve
+
+    serve(settings)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the ``crossrank`` command line."""
+    app.command("serve")(serve_command)
+
+
+def main() -> None:
+    """``python -m crossrank.server``: the ``serve`` command on its own."""
+    typer.run(serve_command)

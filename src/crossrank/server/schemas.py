@@ -1,0 +1,191 @@
+"""Request and response bodies of the HTTP API (they generate its OpenAPI schema).
+
+``/v1/rerank`` speaks the Cohere rerank shape, ``/rerank`` the
+text-embeddings-inference (TEI) shape, so existing clients of either work unchanged;
+crossrank's additions (logit, windows, verdict, threshold, dropped documents) are
+extra fields those clients ignore.
+
+Example:
+    >>> CohereRerankRequest(query="q", documents=["a", {"text": "b", "id": 7}]).texts()
+    ['a', 'b']
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def _query_not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("query is empty; send the text to rank the documents against")
+    return value
+
+
+class CohereDocument(BaseModel):
+    """A document given as an object; ``text`` is scored, other fields are echoed back."""
+
+    model_config = ConfigDict(extra="allow")
+    text: str = Field(description="The text to score.")
+
+
+class CohereRerankRequest(BaseModel):
+    """Body of ``POST /v1/rerank`` (and ``/v2/rerank``): Cohere's rerank request plus the relevance gate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(description="The search query.", examples=["How do I reset my password?"])
+    documents: list[str | CohereDocument] = Field(
+        description="Candidates: strings, or objects with a 'text' field.",
+        examples=[["Click 'Forgot password' on the login screen.", "Our office is closed on Sundays."]],
+    )
+    model: str | None = Field(
+        None, description="Accepted for Cohere compatibility; the server always uses the model it loaded."
+    )
+    top_n: int | None = Field(None, ge=1, description="Return at most this many results.")
+    return_documents: bool = Field(False, description="Echo each result's document back.")
+    rank_fields: list[str] | None = Field(
+        None, description="Cohere option; only ['text'] is supported (object documents are scored on 'text')."
+    )
+    max_chunks_per_doc: int | None = Field(
+        None, ge=1, description="Accepted for compatibility; long documents are always scored window by window."
+    )
+    max_tokens_per_doc: int | None = Field(
+        None, ge=1, description="Accepted for compatibility; long documents are always scored window by window."
+    )
+    min_probability: float | None = Field(
+        None, ge=0, le=1, description="crossrank: drop documents below this probability (default: server setting)."
+    )
+    min_relative: float | None = Field(
+        None, ge=0, le=1, description="crossrank: drop documents below this fraction of the best probability."
+    )
+    min_keep: int | None = Field(
+        None, ge=0, description="crossrank: always keep this many best documents (flagged passed=false)."
+    )
+
+    _check_query = field_validator("query")(_query_not_blank)
+
+    @field_validator("documents", mode="before")
+    @classmethod
+    def _strings_or_text_objects(cls, value: Any) -> Any:
+        # One clear message per bad document instead of one error per union member.
+        if isinstance(value, list):
+            for position, doc in enumerate(value):
+                if isinstance(doc, str):
+                    continue
+                if isinstance(doc, dict) and isinstance(doc.get("text"), str):
+                    continue
+                got = f"an object without a 'text' string" if isinstance(doc, dict) else type(doc).__name__
+                raise ValueError(f"documents[{position}] must be a string or an object with a 'text' string, got {got}")
+        return value
+
+    @field_validator("rank_fields")
+    @classmethod
+    def _only_text(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and value != ["text"]:
+            raise ValueError(f"rank_fields {value!r} is not supported; documents are scored on their 'text' field")
+        return value
+
+    def texts(self) -> list[str]:
+        """The text of every document, in input order."""
+        return [d if isinstance(d, str) else d.text for d in self.documents]
+
+
+class CohereResultDocument(BaseModel):
+    """The document echoed back when ``return_documents`` is true."""
+
+    model_config = ConfigDict(extra="allow")
+    text: str
+
+
+class CohereRerankResult(BaseModel):
+    """One kept document, best first."""
+
+    index: int = Field(description="Position of the document in the request.")
+    relevance_score: float = Field(description="Relevance probability in [0, 1] (calibrated when available).")
+    document: CohereResultDocument | None = Field(None, description="The document, if return_documents was true.")
+    logit: float = Field(description="crossrank: the raw relevance logit.")
+    windows: int = Field(description="crossrank: token windows the document was scored in (1: it fitted whole).")
+    rank: int = Field(description="crossrank: 1-based rank among all documents.")
+    passed: bool = Field(description="crossrank: false if kept only through min_keep (below threshold).")
+
+
+class DroppedResult(BaseModel):
+    """A document the relevance gate dropped, with the reason (nothing is dropped silently)."""
+
+    index: int
+    relevance_score: float
+    logit: float
+    windows: int
+    rank: int
+    drop_reason: str = Field(description="below_min_probability, below_min_relative or beyond_top_n.")
+
+
+class ApiVersion(BaseModel):
+    version: str = "1"
+
+
+class RerankMeta(BaseModel):
+    """Cohere's ``meta`` block, plus the model that scored."""
+
+    model_config = ConfigDict(extra="allow")
+    api_version: ApiVersion = Field(default_factory=ApiVersion)
+    model: str | None = Field(None, description="crossrank: the model that produced the scores.")
+
+
+class CohereRerankResponse(BaseModel):
+    """Response of ``POST /v1/rerank``: Cohere's shape plus crossrank's verdict."""
+
+    id: str = Field(description="Request id (also in the X-Request-Id header).")
+    results: list[CohereRerankResult] = Field(description="Kept documents, best first.")
+    meta: RerankMeta
+    verdict: Literal["relevant", "weak", "none"] = Field(description="crossrank: relevant, weak or none.")
+    threshold: float | None = Field(description="crossrank: the min_probability applied (null: none).")
+    dropped: list[DroppedResult] = Field(
+        default_factory=list, description="crossrank: every document not in results (below a threshold or beyond top_n), and why."
+    )
+
+
+class TeiRerankRequest(BaseModel):
+    """Body of ``POST /rerank`` in the text-embeddings-inference shape."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(description="The search query.", examples=["What is Deep Learning?"])
+    texts: list[str] = Field(description="Candidate texts.", examples=[["Deep Learning is ...", "Cheese is ..."]])
+    raw_scores: bool = Field(False, description="Return raw logits instead of probabilities.")
+    return_text: bool = Field(False, description="Echo each text back.")
+    truncate: bool | None = Field(
+        None, description="Accepted for compatibility; long texts are always scored window by window, never cut."
+    )
+    truncation_direction: Literal["Left", "Right", "left", "right"] | None = Field(
+        None, description="Accepted for compatibility (see truncate)."
+    )
+
+    _check_query = field_validator("query")(_query_not_blank)
+
+
+class TeiRank(BaseModel):
+    """One text with its score, best first."""
+
+    index: int
+    score: float = Field(description="Probability in [0, 1], or the raw logit when raw_scores is true.")
+    text: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a human message, and the machine-readable detail."""
+
+    message: str = Field(description="What was wrong and where, in one sentence.")
+    detail: Any = Field(None, description="FastAPI-style detail (a list of located errors for 4xx on input).")
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    model: str | None = None
+    checks: dict[str, str] = Field(default_factory=dict, description="Each check: 'ok' or what is wrong.")

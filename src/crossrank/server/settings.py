@@ -1,0 +1,90 @@
+"""Settings of the rerank and answer service, read from ``CROSSRANK_*`` environment variables.
+
+Every field has one environment variable, ``CROSSRANK_`` plus the field name in
+capitals (``max_batch_size`` -> ``CROSSRANK_MAX_BATCH_SIZE``), and one ``crossrank
+serve`` flag (``--max-batch-size``). Flags win over environment variables, which win
+over the defaults. The docker-compose files set the same variables.
+
+Example:
+    >>> settings = ServerSettings(model="/models/my-reranker", max_batch_size=64)
+    >>> settings.max_batch_size, settings.port
+    (64, 8080)
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerSettings(BaseSettings):
+    """What ``crossrank serve`` and ``create_app`` are configured with.
+
+    Example:
+        >>> import os
+        >>> os.environ["CROSSRANK_MAX_DOCUMENTS"] = "250"
+        >>> ServerSettings().max_documents
+        250
+        >>> del os.environ["CROSSRANK_MAX_DOCUMENTS"]
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CROSSRANK_", extra="ignore", validate_default=True)
+
+    # -- the model ------------------------------------------------------------------
+    model: str | None = Field(None, description="Reranker: local directory or hub id; empty for the shipped default.")
+    backend: str = Field("torch", description="Scoring backend: torch or onnx.")
+    device: str = Field("auto", description="Device: auto, cpu, cuda, mps.")
+    batch_size: int | None = Field(None, ge=1, description="Windows per model call; empty for the backend default.")
+    max_length: int | None = Field(None, ge=8, description="Window size in tokens; empty for the model's limit.")
+    cache_size: int = Field(0, ge=0, description="Entries in the score cache (0: off).")
+
+    # -- HTTP -----------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Interface to bind; 0.0.0.0 inside a container.")
+    port: int = Field(8080, ge=0, le=65535, description="Port to bind (0: any free port).")
+    api_key: SecretStr | None = Field(
+        None, description="If set, every rerank/answer request needs 'Authorization: Bearer <key>'."
+    )
+    log_level: str = Field("info", description="uvicorn log level.")
+    graceful_shutdown_s: float = Field(
+        30.0, gt=0, description="On SIGTERM, wait this long for in-flight requests before closing."
+    )
+
+    # -- dynamic batching -----------------------------------------------------------
+    max_batch_size: int = Field(
+        64, ge=1, description="Most documents merged into one model batch across concurrent requests."
+    )
+    max_wait_ms: float = Field(5.0, ge=0, description="How long the first request of a batch waits for company.")
+    max_queue: int = Field(256, ge=1, description="Requests waiting for the model; beyond it requests get 429.")
+    request_timeout_s: float = Field(30.0, gt=0, description="A rerank request not scored by then gets 503.")
+
+    # -- limits ---------------------------------------------------------------------
+    max_documents: int = Field(1000, ge=1, description="Most documents in one request.")
+    max_document_chars: int = Field(20_000, ge=1, description="Most characters in one document.")
+    max_request_chars: int = Field(1_000_000, ge=1, description="Most characters in one request (query + documents).")
+    max_query_chars: int = Field(2_000, ge=1, description="Most characters in a query.")
+    max_body_bytes: int = Field(
+        8_000_000, ge=1024, description="Largest request body accepted at all; larger bodies get 413 unread."
+    )
+
+    # -- the relevance gate (defaults; a request may override) ----------------------
+    min_probability: float | None = Field(
+        None, ge=0, le=1, description="Default absolute threshold; empty keeps every document (Cohere behaviour)."
+    )
+    min_relative: float | None = Field(None, ge=0, le=1, description="Default relative threshold.")
+    min_keep: int = Field(0, ge=0, description="Default fail-open floor of kept documents.")
+
+    # -- the answer endpoint --------------------------------------------------------
+    answer_enabled: bool = Field(
+        False, description="Serve POST /v1/answer (needs the RAG settings: Qdrant and a collection)."
+    )
+    answer_timeout_s: float = Field(60.0, gt=0, description="An answer not produced by then gets 503.")
+    readiness_timeout_s: float = Field(2.0, gt=0, description="How long /readyz waits for Qdrant.")
+
+    @model_validator(mode="after")
+    def _check(self) -> ServerSettings:
+        if self.max_document_chars > self.max_request_chars:
+            raise ValueError(
+                f"max_document_chars ({self.max_document_chars}) must not exceed "
+                f"max_request_chars ({self.max_request_chars})"
+            )
+        return self
