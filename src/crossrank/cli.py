@@ -26,6 +26,7 @@ app = typer.Typer(
 # Modules that define ``register(app: typer.Typer) -> None``. Add one line per area.
 _AREAS: tuple[str, ...] = (
     "crossrank.scoring_cli",
+    "crossrank.rag.cli",
 )
 
 
