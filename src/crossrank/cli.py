@@ -27,6 +27,7 @@ app = typer.Typer(
 _AREAS: tuple[str, ...] = (
     "crossrank.scoring_cli",
     "crossrank.rag.cli",
+    "crossrank.training.cli",
 )
 
 

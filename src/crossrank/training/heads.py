@@ -1,0 +1,47 @@
+"""Building the cross-encoder to fine-tune: a first-token classification head or a mean-pooling head.
+
+Example:
+    >>> model = build_cross_encoder("path/to/all-MiniLM-L6-v2", head="mean", max_length=256)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Head = Literal["cls", "mean"]
+
+
+def build_cross_encoder(base_model: str, head: Head = "cls", max_length: int = 256, seed: int = 42) -> object:
+    """Load ``base_model`` as a one-logit :class:`sentence_transformers.CrossEncoder`.
+
+    ``head="cls"`` is the usual sequence-classification head on the first token (what
+    ``CrossEncoder(base)`` builds). ``head="mean"`` scores the mean of the token embeddings
+    instead, the pooling a sentence-transformers bi-encoder was trained with, so the
+    encoder's representation is used as it was learned. A base that already is a
+    cross-encoder is loaded unchanged, whatever ``head`` says.
+
+    Example:
+        >>> build_cross_encoder("cross-encoder/ms-marco-MiniLM-L6-v2")  # doctest: +SKIP
+    """
+    import torch
+    from sentence_transformers import CrossEncoder
+    from sentence_transformers.base.modules import Dense, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    torch.manual_seed(seed)
+    if head == "cls":
+        return CrossEncoder(base_model, num_labels=1, max_length=max_length, device="cpu")
+    if head != "mean":
+        raise ValueError(f"head must be 'cls' or 'mean', got {head!r}")
+    probe = CrossEncoder(base_model, num_labels=1, max_length=max_length, device="cpu")
+    if probe.config.architectures and probe.config.architectures[0].endswith("ForSequenceClassification"):
+        if getattr(probe.config, "sentence_transformers", None) is not None:
+            return probe  # already a trained cross-encoder
+    del probe
+    transformer = Transformer(base_model, transformer_task="feature-extraction", max_seq_length=max_length)
+    dim = transformer.get_embedding_dimension()
+    pooling = Pooling(dim, pooling_mode="mean")
+    score = Dense(dim, 1, activation_function=None, module_output_name="scores")
+    torch.nn.init.normal_(score.linear.weight, std=0.02)
+    torch.nn.init.zeros_(score.linear.bias)
+    return CrossEncoder(modules=[transformer, pooling, score], device="cpu")
