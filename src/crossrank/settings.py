@@ -43,7 +43,10 @@ class RagSettings(BaseSettings):
         >>> del os.environ["CROSSRANK_TOP_K"]
     """
 
-    model_config = SettingsConfigDict(env_prefix="CROSSRANK_", extra="ignore", validate_default=True)
+    # An empty variable (compose writes "" for an unset ${X:-}) means "use the default".
+    model_config = SettingsConfigDict(
+        env_prefix="CROSSRANK_", extra="ignore", validate_default=True, env_ignore_empty=True
+    )
 
     # -- the vector store -----------------------------------------------------------
     qdrant_url: str | None = Field(
