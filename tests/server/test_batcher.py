@@ -1,0 +1,114 @@
+"""The dynamic batcher over the real scorer: merging, routing, failure isolation, cancellation, backpressure."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+from tiny_model import QA
+
+from crossrank.server.batcher import BatcherClosedError, BatchStats, DynamicBatcher, QueueFullError
+
+GROUPS = [(q, [pos, neg]) for q, pos, neg in QA[:8]]
+
+
+def _close(a, b) -> bool:
+    return all(math.isclose(x.logit, y.logit, abs_tol=1e-3) for x, y in zip(a, b)) and len(a) == len(b)
+
+
+async def test_concurrent_requests_share_batches_and_get_their_own_scores(scorer) -> None:
+    stats: list[BatchStats] = []
+    batcher = DynamicBatcher(scorer, max_batch_size=64, max_wait_ms=50, on_batch=stats.append)
+    await batcher.start()
+    try:
+        results = await asyncio.gather(*(batcher.submit(q, texts) for q, texts in GROUPS))
+    finally:
+        await batcher.stop()
+    expected = scorer.score_many(GROUPS)
+    assert all(_close(got, want) for got, want in zip(results, expected))
+    assert sum(s.requests for s in stats) == len(GROUPS)
+    assert len(stats) < len(GROUPS), f"no request was merged: {stats}"
+
+
+async def test_batches_respect_max_batch_size(scorer) -> None:
+    stats: list[BatchStats] = []
+    batcher = DynamicBatcher(scorer, max_batch_size=4, max_wait_ms=50, on_batch=stats.append)
+    await batcher.start()
+    try:
+        big = ["word " * 5] * 9  # bigger than a batch: scored alone, never split or refused
+        results = await asyncio.gather(*(batcher.submit(q, texts) for q, texts in GROUPS), batcher.submit("q?", big))
+    finally:
+        await batcher.stop()
+    assert len(results[-1]) == 9
+    assert all(s.documents <= 4 or s.requests == 1 for s in stats), stats
+
+
+async def test_a_failing_request_does_not_fail_the_others(scorer) -> None:
+    stats: list[BatchStats] = []
+    batcher = DynamicBatcher(scorer, max_batch_size=64, max_wait_ms=100, on_batch=stats.append)
+    await batcher.start()
+    try:
+        # A non-string text makes score_many raise for the whole batch; the batcher then
+        # scores request by request, so only the bad request gets the error.
+        outcomes = await asyncio.gather(
+            batcher.submit(*GROUPS[0]), batcher.submit("q", ["fine", None]), batcher.submit(*GROUPS[1]),
+            return_exceptions=True,
+        )
+    finally:
+        await batcher.stop()
+    assert _close(outcomes[0], scorer.score(*GROUPS[0]))
+    assert _close(outcomes[2], scorer.score(*GROUPS[1]))
+    assert isinstance(outcomes[1], TypeError) and "[1]" in str(outcomes[1])
+    assert any(s.failed for s in stats)
+
+
+async def test_cancelled_requests_are_not_scored(scorer) -> None:
+    stats: list[BatchStats] = []
+    batcher = DynamicBatcher(scorer, max_batch_size=64, max_wait_ms=200, on_batch=stats.append)
+    await batcher.start()
+    try:
+        keep = asyncio.ensure_future(batcher.submit(*GROUPS[0]))
+        drop = asyncio.ensure_future(batcher.submit("q", ["x"] * 7))
+        await asyncio.sleep(0.02)  # both queued, batch still waiting for company
+        drop.cancel()
+        assert _close(await keep, scorer.score(*GROUPS[0]))
+        with pytest.raises(asyncio.CancelledError):
+            await drop
+    finally:
+        await batcher.stop()
+    assert sum(s.documents for s in stats) == len(GROUPS[0][1])  # the 7 cancelled documents never hit the model
+
+
+async def test_full_queue_and_closed_batcher_refuse(scorer) -> None:
+    batcher = DynamicBatcher(scorer, max_batch_size=1, max_wait_ms=0, max_queue=1)
+    with pytest.raises(BatcherClosedError):
+        await batcher.submit("q", ["a"])
+    await batcher.start()
+    try:
+        outcomes = await asyncio.gather(
+            *(batcher.submit("q", ["some text " * 50]) for _ in range(6)), return_exceptions=True
+        )
+    finally:
+        await batcher.stop()
+    assert any(isinstance(o, QueueFullError) for o in outcomes)
+    assert any(isinstance(o, list) for o in outcomes)
+    with pytest.raises(BatcherClosedError):
+        await batcher.submit("q", ["a"])
+
+
+async def test_stop_drains_queued_requests(scorer) -> None:
+    batcher = DynamicBatcher(scorer, max_batch_size=2, max_wait_ms=0)
+    await batcher.start()
+    pending = [asyncio.ensure_future(batcher.submit(q, texts)) for q, texts in GROUPS]
+    await asyncio.sleep(0)
+    await batcher.stop(drain=True)
+    results = await asyncio.gather(*pending)  # every queued request was scored before the stop
+    assert all(_close(got, want) for got, want in zip(results, scorer.score_many(GROUPS)))
+
+
+def test_bad_settings_are_refused(scorer) -> None:
+    with pytest.raises(ValueError, match="max_batch_size"):
+        DynamicBatcher(scorer, max_batch_size=0)
+    with pytest.raises(ValueError, match="max_wait_ms"):
+        DynamicBatcher(scorer, max_wait_ms=-1)
