@@ -1,0 +1,293 @@
+"""Loading labelled retrieval data: BEIR-layout datasets and TREC run files.
+
+BEIR layout (the format of ``../shared/data`` and of most public retrieval sets)::
+
+    my-dataset/
+      corpus.jsonl[.gz]     {"_id": ..., "title": ..., "text": ...} per line
+      queries.jsonl[.gz]    {"_id": ..., "text": ...} per line
+      qrels/<split>.tsv     query-id <tab> corpus-id <tab> score, with a header line
+
+A TREC run file has one ``query-id Q0 doc-id rank score tag`` line per retrieved
+document. Every parsing error names the file and the line, and nothing is skipped
+silently: a qrel pointing at an unknown query or document is an error.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+Run = dict[str, dict[str, float]]
+"""query id -> {doc id: score}; higher is better."""
+
+Qrels = dict[str, dict[str, int]]
+"""query id -> {doc id: relevance grade}; grade > 0 means relevant."""
+
+
+class DatasetError(ValueError):
+    """A dataset or run file that cannot be read; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One corpus entry.
+
+    Example:
+        >>> Document(title="Paris", text="Paris is the capital of France.").passage
+        'Paris. Paris is the capital of France.'
+    """
+
+    title: str
+    text: str
+
+    @property
+    def passage(self) -> str:
+        """Title and text as one passage, the form rerankers and retrievers see."""
+        if self.title and self.text:
+            return f"{self.title}. {self.text}"
+        return self.title or self.text
+
+
+@dataclass(frozen=True)
+class BeirDataset:
+    """A corpus, its queries and the relevance judgements of one split.
+
+    Attributes:
+        name: The dataset folder's name.
+        split: The qrels split loaded (``test``, ``dev``, ...).
+        corpus: doc id -> ``Document``.
+        queries: query id -> text, only the queries judged in this split.
+        qrels: query id -> {doc id: grade}.
+        unjudged_queries: How many queries in queries.jsonl have no judgement in this split.
+    """
+
+    name: str
+    split: str
+    corpus: dict[str, Document]
+    queries: dict[str, str]
+    qrels: Qrels
+    unjudged_queries: int = 0
+    path: Path = field(default=Path("."))
+
+    def passages(self) -> dict[str, str]:
+        """doc id -> passage text (title and text)."""
+        return {doc_id: doc.passage for doc_id, doc in self.corpus.items()}
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open("r", encoding="utf-8")
+
+
+def _find(folder: Path, stem: str) -> Path:
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise DatasetError(f"{folder}: no {stem} or {stem}.gz; a BEIR dataset folder needs both corpus and queries")
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from exc
+            if not isinstance(record, dict):
+                raise DatasetError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
+            yield line_no, record
+
+
+def _string_field(record: Mapping[str, object], key: str, path: Path, line_no: int, required: bool) -> str:
+    value = record.get(key)
+    if value is None:
+        if required:
+            raise DatasetError(f"{path}:{line_no}: missing field {key!r}")
+        return ""
+    if isinstance(value, (int, float)) and key == "_id":
+        return str(value)
+    if not isinstance(value, str):
+        raise DatasetError(f"{path}:{line_no}: field {key!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def load_corpus(path: str | Path) -> dict[str, Document]:
+    """Read ``corpus.jsonl[.gz]`` into doc id -> ``Document``.
+
+    Example:
+        >>> corpus = load_corpus("my-dataset/corpus.jsonl")  # doctest: +SKIP
+    """
+    path = Path(path)
+    corpus: dict[str, Document] = {}
+    for line_no, record in _jsonl(path):
+        doc_id = _string_field(record, "_id", path, line_no, required=True)
+        if doc_id in corpus:
+            raise DatasetError(f"{path}:{line_no}: duplicate document id {doc_id!r}")
+        title = _string_field(record, "title", path, line_no, required=False)
+        text = _string_field(record, "text", path, line_no, required=False)
+        if not (title.strip() or text.strip()):
+            raise DatasetError(f"{path}:{line_no}: document {doc_id!r} has neither title nor text")
+        corpus[doc_id] = Document(title=title, text=text)
+    if not corpus:
+        raise DatasetError(f"{path}: the corpus is empty")
+    return corpus
+
+
+def load_queries(path: str | Path) -> dict[str, str]:
+    """Read ``queries.jsonl[.gz]`` into query id -> text."""
+    path = Path(path)
+    queries: dict[str, str] = {}
+    for line_no, record in _jsonl(path):
+        query_id = _string_field(record, "_id", path, line_no, required=True)
+        if query_id in queries:
+            raise DatasetError(f"{path}:{line_no}: duplicate query id {query_id!r}")
+        text = _string_field(record, "text", path, line_no, required=True)
+        if not text.strip():
+            raise DatasetError(f"{path}:{line_no}: query {query_id!r} has empty text")
+        queries[query_id] = text
+    return queries
+
+
+def _qrel_lines(path: Path) -> Iterator[tuple[int, str, str, int]]:
+    """(line number, query id, doc id, grade) for each judgement line of a qrels TSV."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: qrels file not found")
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            parts = line.rstrip("\n").split("\t")
+            if line_no == 1 and parts[0].strip().lower() in {"query-id", "query_id", "qid"}:
+                continue  # header
+            if len(parts) != 3:
+                raise DatasetError(
+                    f"{path}:{line_no}: expected 3 tab-separated columns (query-id, corpus-id, score), "
+                    f"got {len(parts)}: {line.strip()!r:.80}"
+                )
+            query_id, doc_id, grade = (p.strip() for p in parts)
+            try:
+                relevance = int(float(grade))
+            except ValueError:
+                raise DatasetError(f"{path}:{line_no}: score {grade!r} is not a number") from None
+            yield line_no, query_id, doc_id, relevance
+
+
+def load_qrels(path: str | Path) -> Qrels:
+    """Read a BEIR qrels TSV (``query-id  corpus-id  score``, header line optional).
+
+    Example:
+        >>> qrels = load_qrels("my-dataset/qrels/test.tsv")  # doctest: +SKIP
+    """
+    path = Path(path)
+    qrels: Qrels = {}
+    for _, query_id, doc_id, relevance in _qrel_lines(path):
+        qrels.setdefault(query_id, {})[doc_id] = relevance
+    if not qrels:
+        raise DatasetError(f"{path}: no judgements")
+    return qrels
+
+
+def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
+    """Load a BEIR-layout dataset folder and one qrels split.
+
+    Only queries judged in ``split`` are kept (that is what gets evaluated); a
+    judgement naming a query or a document that does not exist is an error.
+
+    Args:
+        path: The dataset folder (holding corpus.jsonl[.gz], queries.jsonl[.gz], qrels/).
+        split: The qrels file to use, ``qrels/<split>.tsv``.
+
+    Raises:
+        DatasetError: Missing files or malformed lines (naming file and line).
+
+    Example:
+        >>> data = load_beir("../shared/data/scifact", split="test")  # doctest: +SKIP
+        >>> len(data.queries), len(data.corpus)  # doctest: +SKIP
+        (300, 5183)
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: not a directory; pass a BEIR dataset folder")
+    qrels_path = folder / "qrels" / f"{split}.tsv"
+    if not qrels_path.is_file():
+        available = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
+        raise DatasetError(f"{qrels_path}: no such split; available splits: {available or 'none'}")
+    corpus = load_corpus(_find(folder, "corpus.jsonl"))
+    all_queries = load_queries(_find(folder, "queries.jsonl"))
+    qrels: Qrels = {}
+    for line_no, query_id, doc_id, relevance in _qrel_lines(qrels_path):
+        if query_id not in all_queries:
+            raise DatasetError(f"{qrels_path}:{line_no}: query id {query_id!r} is not in queries.jsonl")
+        if doc_id not in corpus:
+            raise DatasetError(f"{qrels_path}:{line_no}: document id {doc_id!r} is not in the corpus")
+        qrels.setdefault(query_id, {})[doc_id] = relevance
+    if not qrels:
+        raise DatasetError(f"{qrels_path}: no judgements")
+    queries = {qid: text for qid, text in all_queries.items() if qid in qrels}
+    return BeirDataset(
+        name=folder.resolve().name,
+        split=split,
+        corpus=corpus,
+        queries=queries,
+        qrels=qrels,
+        unjudged_queries=len(all_queries) - len(queries),
+        path=folder,
+    )
+
+
+def load_trec_run(path: str | Path) -> Run:
+    """Read a TREC run file (``qid Q0 docid rank score tag``, whitespace-separated).
+
+    Example:
+        >>> run = load_trec_run("bm25.run")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: run file not found")
+    run: Run = {}
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) != 6:
+                raise DatasetError(
+                    f"{path}:{line_no}: expected 6 columns (query-id Q0 doc-id rank score tag), "
+                    f"got {len(parts)}: {line.strip()!r:.80}"
+                )
+            query_id, _, doc_id, rank, score, _ = parts
+            try:
+                int(rank)
+                value = float(score)
+            except ValueError:
+                raise DatasetError(f"{path}:{line_no}: rank {rank!r} or score {score!r} is not a number") from None
+            docs = run.setdefault(query_id, {})
+            if doc_id in docs:
+                raise DatasetError(f"{path}:{line_no}: document {doc_id!r} appears twice for query {query_id!r}")
+            docs[doc_id] = value
+    if not run:
+        raise DatasetError(f"{path}: the run file is empty")
+    return run
+
+
+def save_trec_run(run: Mapping[str, Mapping[str, float]], path: str | Path, tag: str = "crossrank") -> Path:
+    """Write a run in TREC format, documents sorted by score (ties by doc id, so output is deterministic).
+
+    Example:
+        >>> save_trec_run({"q1": {"d1": 2.0, "d2": 1.0}}, "out.run")  # doctest: +SKIP
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for query_id in sorted(run):
+            ranked = sorted(run[query_id].items(), key=lambda item: (-item[1], item[0]))
+            for rank, (doc_id, score) in enumerate(ranked, start=1):
+                handle.write(f"{query_id} Q0 {doc_id} {rank} {score:.6f} {tag}\n")
+    return path

