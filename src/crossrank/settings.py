@@ -43,9 +43,14 @@ class RagSettings(BaseSettings):
         >>> del os.environ["CROSSRANK_TOP_K"]
     """
 
-    # An empty variable (compose writes "" for an unset ${X:-}) means "use the default".
+    # An empty variable (compose writes "" for an unset ${X:-}) means "use the default";
+    # "none" sets an optional field to None (e.g. CROSSRANK_WEAK_MIN_PROBABILITY=none).
     model_config = SettingsConfigDict(
-        env_prefix="CROSSRANK_", extra="ignore", validate_default=True, env_ignore_empty=True
+        env_prefix="CROSSRANK_",
+        extra="ignore",
+        validate_default=True,
+        env_ignore_empty=True,
+        env_parse_none_str="none",
     )
 
     # -- the vector store -----------------------------------------------------------
@@ -82,7 +87,7 @@ class RagSettings(BaseSettings):
         0.2,
         ge=0,
         le=1,
-        description="Below min_probability but at least this: verdict weak instead of none. Empty: no weak band.",
+        description="Below min_probability but at least this: verdict weak instead of none; none: no weak band.",
     )
     on_weak: OnWeak = Field("answer", description="answer (with a low-confidence warning) or refuse (act like none).")
 

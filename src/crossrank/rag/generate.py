@@ -169,6 +169,10 @@ class LocalGenerator:
 
     def generate(self, question: str, passages: Sequence[Passage]) -> str:
         """Answer from the passages; ``GenerationError`` on failure or timeout."""
+        return self.chat(build_messages(question, passages))
+
+    def chat(self, messages: Sequence[dict[str, str]]) -> str:
+        """Reply to chat ``messages`` (role/content dicts); for framework adapters and examples."""
         import torch
 
         tokenizer, llm = _load_local(self.model)
@@ -176,7 +180,7 @@ class LocalGenerator:
             started = time.perf_counter()
             try:
                 inputs = tokenizer.apply_chat_template(
-                    build_messages(question, passages), add_generation_prompt=True, return_tensors="pt", return_dict=True
+                    list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
                 )
                 with torch.inference_mode():
                     output = llm.generate(
@@ -243,13 +247,17 @@ class ApiGenerator:
 
     def generate(self, question: str, passages: Sequence[Passage]) -> str:
         """Answer from the passages; ``GenerationError`` on failure or timeout."""
+        return self.chat(build_messages(question, passages))
+
+    def chat(self, messages: Sequence[dict[str, str]]) -> str:
+        """Reply to chat ``messages`` (role/content dicts); for framework adapters and examples."""
         import openai
 
         where = self.base_url or "the OpenAI API"
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
-                messages=build_messages(question, passages),  # type: ignore[arg-type]
+                messages=list(messages),  # type: ignore[arg-type]
                 max_tokens=self.max_new_tokens,
                 temperature=0.0,
             )

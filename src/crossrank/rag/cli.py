@@ -1,0 +1,228 @@
+"""``crossrank ingest`` and ``crossrank ask``: documents in, gated answers out.
+
+Every flag has an environment variable (``--qdrant-url`` -> ``CROSSRANK_QDRANT_URL``,
+``--min-probability`` -> ``CROSSRANK_MIN_PROBABILITY``); a flag given on the command
+line wins. docs/rag.md lists all the settings.
+
+Example:
+    $ crossrank ingest docs/
+    $ crossrank ask "How do I install crossrank?" --explain
+    $ crossrank ask "What is the airspeed of a swallow?" --json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+_STORE_HELP = "Qdrant (default: embedded store in ./.crossrank/qdrant)"
+
+
+def settings_from_flags(**flags: Any) -> Any:
+    """``RagSettings`` from the flags that were given; everything else from the environment.
+
+    Example:
+        >>> settings_from_flags(collection="handbook", top_k=None).collection
+        'handbook'
+    """
+    from pydantic import ValidationError
+
+    from crossrank.settings import RagSettings
+
+    given = {name: value for name, value in flags.items() if value is not None}
+    try:
+        return RagSettings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise typer.BadParameter(problems) from None
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _quiet_model_loading() -> None:
+    # Weight-loading progress bars from transformers would bury the answer.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+def _short(text: str, width: int = 90) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _where(source: str, chunk_index: int) -> str:
+    try:
+        shown = str(Path(source).relative_to(Path.cwd()))
+    except ValueError:
+        shown = source
+    return f"{shown}#{chunk_index}"
+
+
+# -- ingest ---------------------------------------------------------------------------------
+def ingest_command(
+    paths: list[Path] = typer.Argument(..., help="Files and folders (.txt, .md, .html, .pdf; folders recursively)."),
+    qdrant_url: Optional[str] = typer.Option(None, help="Qdrant server URL; unset: the embedded store."),
+    qdrant_api_key: Optional[str] = typer.Option(None, help="API key of the Qdrant server."),
+    qdrant_path: Optional[Path] = typer.Option(None, help="Folder of the embedded store."),
+    collection: Optional[str] = typer.Option(None, help="Collection name (default crossrank)."),
+    embedding_model: Optional[str] = typer.Option(None, help="Bi-encoder folder (default all-MiniLM-L6-v2)."),
+    chunk_size: Optional[int] = typer.Option(None, help="Characters per chunk (default 800)."),
+    chunk_overlap: Optional[int] = typer.Option(None, help="Characters shared by neighbouring chunks (default 100)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Read, split, embed and store documents; re-running updates changed files only."""
+    settings = settings_from_flags(
+        qdrant_url=qdrant_url,
+        qdrant_api_key=qdrant_api_key,
+        qdrant_path=qdrant_path,
+        collection=collection,
+        embedding_model=embedding_model,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+    )
+    _quiet_model_loading()
+    from crossrank.rag.ingest import ingest
+    from crossrank.rag.store import QdrantUnavailableError
+
+    try:
+        report = ingest(paths, settings, show_progress=not as_json and sys.stderr.isatty())
+    except (FileNotFoundError, QdrantUnavailableError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for outcome in report.files:
+            if outcome.status in ("failed", "skipped"):
+                typer.echo(f"{outcome.status}: {outcome.reason}", err=True)
+        typer.echo(report.summary())
+    if report.failed and not (report.count("added") + report.count("updated") + report.count("unchanged")):
+        raise typer.Exit(1)  # nothing usable was ingested
+
+
+# -- ask --------------------------------------------------------------------------------------
+def _print_answer(answer: Any, explain: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    best = "n/a" if answer.best_probability is None else f"{answer.best_probability:.2f}"
+    colour = {"relevant": "green", "weak": "yellow", "none": "red"}[answer.verdict.value]
+    console.print(
+        f"[bold {colour}]Verdict: {answer.verdict.value}[/] (best relevance {best}, threshold {answer.threshold:.2f})"
+    )
+    if answer.warning:
+        console.print(f"[bold yellow]Warning:[/] {answer.warning}")
+    if answer.text is not None:
+        console.print(f"\n[bold]Answer[/] ({answer.generator}):")
+        console.print(answer.text, markup=False, highlight=False)
+    if answer.message:
+        console.print(f"\n{answer.message}", style="red" if answer.verdict.value == "none" else "yellow")
+    if answer.sources:
+        table = Table(title="Sources", title_justify="left")
+        for column in ("", "relevance", "source", "passage"):
+            table.add_column(column)
+        for s in answer.sources:
+            table.add_row(f"[{s.number}]", f"{s.probability:.2f}", _where(s.source, s.chunk_index), _short(s.text), )
+        console.print(table)
+    if answer.fallback:
+        table = Table(title="Keyword matches (BM25), not checked for relevance", title_justify="left")
+        for column in ("#", "bm25", "source", "passage"):
+            table.add_column(column)
+        for hit in answer.fallback:
+            table.add_row(
+                str(hit.rank), f"{hit.score:.2f}", _where(str(hit.payload.get("source")), int(hit.payload.get("chunk_index", 0))),
+                _short(str(hit.payload.get("text", ""))),
+            )
+        console.print(table)
+    if explain:
+        trace = answer.trace
+        table = Table(title=f"Trace: {trace.first_stage} top-{trace.top_k} -> rerank -> gate {trace.policy}", title_justify="left")
+        for column in ("rerank", "first stage", "moved", "first-stage score", "relevance", "logit", "outcome", "source", "passage"):
+            table.add_column(column)
+        for c in trace.candidates:
+            moved = f"↑{c.moved}" if c.moved > 0 else (f"↓{-c.moved}" if c.moved < 0 else "=")
+            outcome = ("kept" if c.passed else "kept (weak)") if c.kept else f"dropped: {c.drop_reason}"
+            table.add_row(
+                str(c.rerank_rank), str(c.retrieval_rank), moved, f"{c.retrieval_score:.3f}", f"{c.probability:.3f}",
+                f"{c.logit:.2f}", outcome, _where(c.source, c.chunk_index), _short(c.text, 50),
+            )
+        console.print(table)
+        console.print("Timings: " + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in trace.timings_ms.items()))
+
+
+def ask_command(
+    question: str = typer.Argument(..., help="The question."),
+    qdrant_url: Optional[str] = typer.Option(None, help="Qdrant server URL; unset: the embedded store."),
+    qdrant_api_key: Optional[str] = typer.Option(None, help="API key of the Qdrant server."),
+    qdrant_path: Optional[Path] = typer.Option(None, help="Folder of the embedded store."),
+    collection: Optional[str] = typer.Option(None, help="Collection name (default crossrank)."),
+    first_stage: Optional[str] = typer.Option(None, help="dense (default) or hybrid (dense + keyword, fused in Qdrant)."),
+    top_k: Optional[int] = typer.Option(None, help="First-stage candidates (default 30)."),
+    model: Optional[str] = typer.Option(None, help="Reranker folder or hub id (default: the shipped model)."),
+    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, mps."),
+    top_n: Optional[int] = typer.Option(None, help="Most passages given to the generator (default 4)."),
+    min_probability: Optional[float] = typer.Option(None, help="Relevance threshold (default 0.5)."),
+    min_relative: Optional[float] = typer.Option(None, help="Also require this fraction of the best score."),
+    weak_min_probability: Optional[float] = typer.Option(None, help="Weak band floor (default 0.2)."),
+    on_weak: Optional[str] = typer.Option(None, help="answer (with a warning, default) or refuse."),
+    generator: Optional[str] = typer.Option(None, help="local (default), api or extractive."),
+    generator_model: Optional[str] = typer.Option(None, help="local: .gguf file or folder; api: model name."),
+    generator_base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible endpoint for --generator api."),
+    generator_api_key: Optional[str] = typer.Option(None, help="Key for the endpoint (default OPENAI_API_KEY)."),
+    max_new_tokens: Optional[int] = typer.Option(None, help="Longest answer in tokens (default 96)."),
+    generation_timeout: Optional[float] = typer.Option(None, help="Seconds before generation is stopped (default 120)."),
+    explain: bool = typer.Option(False, "--explain", help="Show the trace: ranks, scores, moves, drops, timings."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (with the trace if --explain)."),
+) -> None:
+    """Answer a question from the ingested documents, or say plainly that none is relevant."""
+    settings = settings_from_flags(
+        qdrant_url=qdrant_url,
+        qdrant_api_key=qdrant_api_key,
+        qdrant_path=qdrant_path,
+        collection=collection,
+        first_stage=first_stage,
+        top_k=top_k,
+        model=model,
+        device=device,
+        top_n=top_n,
+        min_probability=min_probability,
+        min_relative=min_relative,
+        weak_min_probability=weak_min_probability,
+        on_weak=on_weak,
+        generator=generator,
+        generator_model=generator_model,
+        generator_base_url=generator_base_url,
+        generator_api_key=generator_api_key,
+        max_new_tokens=max_new_tokens,
+        generation_timeout_s=generation_timeout,
+    )
+    _quiet_model_loading()
+    from crossrank.models import ModelNotAvailableError
+    from crossrank.rag.pipeline import RagPipeline
+    from crossrank.rag.store import QdrantUnavailableError
+
+    try:
+        answer = RagPipeline.from_settings(settings).ask(question)
+    except (QdrantUnavailableError, ModelNotAvailableError, LookupError, ValueError, TypeError) as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(include_trace=explain), indent=2))
+    else:
+        _print_answer(answer, explain)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ingest`` and ``ask`` to the ``crossrank`` command."""
+    app.command("ingest")(ingest_command)
+    app.command("ask")(ask_command)
