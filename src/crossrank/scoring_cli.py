@@ -1,0 +1,82 @@
+"""``crossrank rerank``: score and gate passages from the command line.
+
+Example:
+    $ crossrank rerank "How do I reset my password?" \\
+        "Click 'Forgot password' on the login screen." "Use a strong password." --min-probability 0.3
+    $ crossrank rerank "tax rules for freelancers" --file passages.txt --json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def _read_passages(file: Path) -> list[str]:
+    """One passage per line (.txt) or one JSON object with a "text" field per line (.jsonl)."""
+    lines = file.read_text(encoding="utf-8").splitlines()
+    if file.suffix != ".jsonl":
+        return [line for line in lines if line.strip()]
+    passages: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise typer.BadParameter(f"{file}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise typer.BadParameter(f'{file}:{number}: expected an object with a string "text" field')
+        passages.append(record["text"])
+    return passages
+
+
+def rerank(
+    query: Annotated[str, typer.Argument(help="The question.")],
+    passages: Annotated[list[str] | None, typer.Argument(help="Passages to rank (or use --file).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", exists=True, dir_okay=False,
+                                              help="Passages: .txt one per line, or .jsonl with a text field.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model path or hub id (default: the shipped model).")] = None,
+    backend: Annotated[str, typer.Option(help="torch or onnx.")] = "torch",
+    top_n: Annotated[int | None, typer.Option(help="Keep at most this many.")] = None,
+    min_probability: Annotated[float | None, typer.Option(help="Relevance threshold in [0, 1].")] = None,
+    min_relative: Annotated[float | None, typer.Option(help="Fraction of the best score to keep.")] = None,
+    min_keep: Annotated[int, typer.Option(help="Always keep this many, flagged when below threshold.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")] = False,
+) -> None:
+    """Rerank passages for a query and say whether any is relevant enough."""
+    from crossrank import CrossEncoderScorer, RelevancePolicy
+
+    texts = list(passages or [])
+    if file is not None:
+        texts += _read_passages(file)
+    if not texts:
+        raise typer.BadParameter("give passages as arguments or with --file")
+    try:
+        policy = RelevancePolicy(top_n=top_n, min_probability=min_probability, min_relative=min_relative,
+                                 min_keep=min_keep)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    result = CrossEncoderScorer(model, backend=backend).rerank(query, texts, policy)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"verdict: {result.verdict.value}")
+    for column in ("rank", "input #", "probability", "logit", "kept", "passage"):
+        table.add_column(column)
+    kept = {d.index for d in result.kept}
+    for doc in result.ranked:
+        status = "yes" if doc.index in kept else f"no ({doc.drop_reason})"
+        table.add_row(str(doc.rank), str(doc.index), f"{doc.probability:.3f}", f"{doc.logit:.2f}", status,
+                      doc.text[:80])
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``rerank`` command to the CLI."""
+    app.command("rerank")(rerank)

@@ -1,0 +1,151 @@
+"""CrossRankReranker inside real LangChain objects: retrievers, compressor pipelines, LCEL chains."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+pytest.importorskip("langchain_core")
+pytest.importorskip("langchain_classic")
+
+from langchain_core.documents import Document  # noqa: E402
+from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough  # noqa: E402
+
+from crossrank import Verdict  # noqa: E402
+from crossrank.langchain import CrossRankReranker  # noqa: E402
+
+CORPUS = [
+    ("Click on 'Forgot Password' on the login screen and follow the emailed link.", "help/password.md"),
+    ("Giant pandas eat almost nothing but bamboo shoots and leaves.", "animals/pandas.md"),
+    ("Use a strong password with numbers and symbols.", "help/security.md"),
+    ("The Eiffel Tower is about 330 metres tall.", "travel/paris.md"),
+    ("Bees make honey by collecting nectar and evaporating it in the hive.", "animals/bees.md"),
+    ("Portuguese is the official language of Brazil.", "travel/brazil.md"),
+]
+
+
+@pytest.fixture(scope="module")
+def embeddings(base_model_dir):
+    from langchain_community.embeddings import HuggingFaceEmbeddings
+
+    return HuggingFaceEmbeddings(model_name=base_model_dir)
+
+
+@pytest.fixture(scope="module")
+def vector_retriever(embeddings):
+    from langchain_core.vectorstores import InMemoryVectorStore
+
+    store = InMemoryVectorStore(embeddings)
+    store.add_documents(
+        [Document(page_content=t, metadata={"source": s}, id=f"doc-{i}") for i, (t, s) in enumerate(CORPUS)]
+    )
+    return store.as_retriever(search_kwargs={"k": 5})
+
+
+@pytest.fixture(scope="module")
+def reranker(scorer):
+    return CrossRankReranker(scorer=scorer, top_n=2, min_probability=0.5)
+
+
+def test_inside_contextual_compression_retriever(vector_retriever, reranker):
+    from langchain_classic.retrievers import ContextualCompressionRetriever
+
+    retriever = ContextualCompressionRetriever(base_compressor=reranker, base_retriever=vector_retriever)
+    docs = retriever.invoke("What food do giant pandas live on?")
+    assert [d.metadata["source"] for d in docs] == ["animals/pandas.md"]
+    best = docs[0]
+    assert best.id == "doc-1"
+    assert type(best.metadata["relevance_score"]) is float and best.metadata["relevance_score"] > 0.5
+    assert best.metadata["rerank_rank"] == 1
+    assert isinstance(best.metadata["retrieval_rank"], int)
+    assert isinstance(best.metadata["relevance_logit"], float)
+
+
+async def test_async_retriever_path(vector_retriever, reranker):
+    from langchain_classic.retrievers import ContextualCompressionRetriever
+
+    retriever = ContextualCompressionRetriever(base_compressor=reranker, base_retriever=vector_retriever)
+    docs = await retriever.ainvoke("Which language do people speak in Brazil?")
+    assert [d.metadata["source"] for d in docs] == ["travel/brazil.md"]
+
+
+def test_unrelated_question_returns_nothing_through_the_retriever(vector_retriever, reranker):
+    from langchain_classic.retrievers import ContextualCompressionRetriever
+
+    retriever = ContextualCompressionRetriever(base_compressor=reranker, base_retriever=vector_retriever)
+    assert retriever.invoke("What is the distance to the Andromeda galaxy?") == []
+
+
+def test_inside_document_compressor_pipeline(embeddings, vector_retriever, reranker):
+    from langchain_classic.retrievers.document_compressors import DocumentCompressorPipeline
+    from langchain_community.document_transformers import EmbeddingsRedundantFilter
+
+    pipeline = DocumentCompressorPipeline(transformers=[EmbeddingsRedundantFilter(embeddings=embeddings), reranker])
+    docs = pipeline.compress_documents(vector_retriever.invoke("How tall is the Eiffel Tower?"), "How tall is the Eiffel Tower?")
+    assert docs[0].metadata["source"] == "travel/paris.md"
+
+
+def test_inputs_are_not_mutated_and_metadata_is_kept(reranker):
+    docs = [
+        Document(page_content=t, metadata={"source": s, "score": 0.1 * i}, id=f"id-{i}")
+        for i, (t, s) in enumerate(CORPUS)
+    ]
+    before = copy.deepcopy(docs)
+    out = reranker.rerank_documents(docs, "How can I recover a forgotten password?")
+    assert docs == before
+    kept = out.documents[0]
+    assert kept is not docs[0]
+    assert kept.id == "id-0" and kept.metadata["source"] == "help/password.md"
+    assert kept.metadata["retrieval_score"] == 0.0 and kept.metadata["retrieval_rank"] == 1
+    assert len(out.documents) + len(out.dropped) == len(docs)
+    assert all("drop_reason" in d.metadata for d in out.dropped)
+
+
+def test_lcel_chain_branches_on_the_verdict(vector_retriever, reranker):
+    gate = reranker.as_runnable()
+    answer = RunnableLambda(lambda x: f"ANSWER from {x['documents'][0].metadata['source']}")
+    fallback = RunnableLambda(lambda x: f"NO RELEVANT DOCUMENTS (best {x['best_probability']:.2f})")
+    chain = (
+        {"query": RunnablePassthrough(), "documents": vector_retriever}
+        | gate
+        | RunnableBranch((lambda x: x["verdict"] == Verdict.RELEVANT.value, answer), fallback)
+    )
+    assert chain.invoke("How do bees make honey?") == "ANSWER from animals/bees.md"
+    assert chain.invoke("What is the distance to the Andromeda galaxy?").startswith("NO RELEVANT DOCUMENTS")
+
+
+async def test_runnable_async_path(vector_retriever, reranker):
+    gate = reranker.as_runnable()
+    docs = await vector_retriever.ainvoke("How do bees make honey?")
+    out = await gate.ainvoke({"query": "How do bees make honey?", "documents": docs})
+    assert out["verdict"] == "relevant" and out["documents"][0].metadata["source"] == "animals/bees.md"
+
+
+def test_weak_verdict_keeps_flagged_documents(scorer):
+    reranker = CrossRankReranker(scorer=scorer, top_n=2, min_probability=0.5, min_keep=1)
+    out = reranker.rerank_documents([Document(page_content=t) for t, _ in CORPUS], "Andromeda galaxy distance?")
+    assert out.verdict is Verdict.WEAK
+    assert len(out.documents) == 1 and out.documents[0].metadata["passed_threshold"] is False
+
+
+def test_empty_documents_give_empty_result(reranker):
+    assert reranker.compress_documents([], "anything") == []
+
+
+def test_bad_input_is_rejected_clearly(reranker, scorer):
+    with pytest.raises(TypeError, match=r"documents\[1\]"):
+        reranker.compress_documents([Document(page_content="a"), "not a document"], "q")  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="empty"):
+        reranker.compress_documents([Document(page_content="a")], "  ")
+    with pytest.raises(ValueError):
+        CrossRankReranker(scorer=scorer, top_n=0)
+    with pytest.raises(ValueError):
+        CrossRankReranker(scorer=scorer, min_probability=1.5)
+    with pytest.raises(ValueError, match="not both"):
+        CrossRankReranker(scorer=scorer, model="x")
+
+
+def test_model_name_uses_the_shared_instance(tiny_model_dir, scorer):
+    reranker = CrossRankReranker(model=tiny_model_dir)
+    assert reranker._scorer.backend is scorer.backend
