@@ -79,6 +79,16 @@ def load_sets(data_dir: Path, which: str, depth: int, squad_queries: int, seed: 
     return sets
 
 
+def restrict(s: EvalSet, rerank_depth: int, max_queries: int) -> EvalSet:
+    """Keep BM25's top ``rerank_depth`` candidates and at most ``max_queries`` queries (seed 0)."""
+    qids = sorted(s.candidates)
+    if max_queries:
+        random.Random(0).shuffle(qids)
+        qids = sorted(qids[:max_queries])
+    candidates = {q: dict(sorted(s.candidates[q].items(), key=lambda kv: -kv[1])[:rerank_depth]) for q in qids}
+    return EvalSet(s.name, s.data.subset(qids), candidates)
+
+
 def bi_encoder_run(s: EvalSet, model: str) -> dict[str, dict[str, float]]:
     """Cosine similarity of a sentence-transformers bi-encoder on every candidate."""
     from sentence_transformers import SentenceTransformer
@@ -129,7 +139,9 @@ def main(
     data_dir: Path = typer.Option(Path("../shared/data")),
     model: list[str] = typer.Option([], help="Cross-encoder(s) to evaluate (paths); repeat for several."),
     sets: str = typer.Option("test", help="'test' (SciFact test, SQuAD held-out, TrecQA test) or 'validation'."),
-    depth: int = typer.Option(20, help="BM25 candidates reranked per query."),
+    depth: int = typer.Option(20, help="BM25 candidates retrieved (and cached) per query."),
+    rerank_depth: int = typer.Option(20, help="Top BM25 candidates every system reranks (<= depth)."),
+    max_queries: int = typer.Option(0, help="Evaluate at most this many queries per set (seed 0); 0 = all."),
     squad_queries: int = typer.Option(200, help="SQuAD questions sampled (seed 0)."),
     max_length: int = typer.Option(256),
     bi_encoder: str = typer.Option("", help="Bi-encoder baseline; default all-MiniLM-L6-v2 (offline package)."),
@@ -145,16 +157,16 @@ def main(
     rows: dict[str, dict[str, dict[str, float]]] = {}
     for s in load_sets(data_dir, sets, depth, squad_queries, seed=0):
         key = s.name.replace(" ", "_").lower()
-        systems = {f"BM25 (bm25s), top-{depth}": s.candidates}
-        systems["bi-encoder all-MiniLM-L6-v2 rerank"] = _cached(
-            cache_dir / f"{key}_{depth}_bi_{Path(bi).name}.json", lambda: bi_encoder_run(s, bi)
-        )
+        bi_run = _cached(cache_dir / f"{key}_{depth}_bi_{Path(bi).name}.json", lambda: bi_encoder_run(s, bi))
+        s = restrict(s, rerank_depth, max_queries)
+        systems = {f"BM25 (bm25s), top-{rerank_depth}": s.candidates}
+        systems["bi-encoder all-MiniLM-L6-v2 rerank"] = {q: {d: bi_run[q][d] for d in c} for q, c in s.candidates.items()}
         for path in model:
             started = time.time()
             systems[f"cross-encoder {path}"] = cross_encoder_run(s, path, max_length)
             print(f"{s.name}: {path} scored in {time.time() - started:.0f} s", flush=True)
         rows[s.name] = {name: scores(s, run) for name, run in systems.items()}
-        print(f"\n{s.name} ({len(s.candidates)} queries)")
+        print(f"\n{s.name} ({len(s.candidates)} queries, BM25 top-{rerank_depth} reranked)")
         for name, m in rows[s.name].items():
             print(f"  {name:60s} NDCG@10 {m['ndcg@10']:.4f}  MRR@10 {m['mrr@10']:.4f}", flush=True)
     if output_json:

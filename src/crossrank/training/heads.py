@@ -27,17 +27,16 @@ def build_cross_encoder(base_model: str, head: Head = "cls", max_length: int = 2
     from sentence_transformers import CrossEncoder
     from sentence_transformers.base.modules import Dense, Transformer
     from sentence_transformers.sentence_transformer.modules import Pooling
+    from transformers import AutoConfig
 
     torch.manual_seed(seed)
     if head == "cls":
         return CrossEncoder(base_model, num_labels=1, max_length=max_length, device="cpu")
     if head != "mean":
         raise ValueError(f"head must be 'cls' or 'mean', got {head!r}")
-    probe = CrossEncoder(base_model, num_labels=1, max_length=max_length, device="cpu")
-    if probe.config.architectures and probe.config.architectures[0].endswith("ForSequenceClassification"):
-        if getattr(probe.config, "sentence_transformers", None) is not None:
-            return probe  # already a trained cross-encoder
-    del probe
+    config = AutoConfig.from_pretrained(base_model)
+    if (config.architectures or [""])[0].endswith("ForSequenceClassification"):
+        return CrossEncoder(base_model, max_length=max_length, device="cpu")  # already a cross-encoder
     transformer = Transformer(base_model, transformer_task="feature-extraction", max_seq_length=max_length)
     dim = transformer.get_embedding_dimension()
     pooling = Pooling(dim, pooling_mode="mean")

@@ -260,7 +260,8 @@ def train_cross_encoder(
         "max_steps": max_steps, "eval_steps": eval_steps, "seed": seed,
     }  # fmt: skip
 
-    sources = [train] if not isinstance(train, list) else train
+    is_one_source = not isinstance(train, list) or (train and isinstance(train[0], (TrainingGroup, LabelledPair)))
+    sources = [train] if is_one_source else train
     groups: list[TrainingGroup] = []
     for source in sources:
         groups.extend(_groups_from(source, num_negatives, mining_depth, bi_encoder_negatives, seed))
@@ -286,7 +287,7 @@ def train_cross_encoder(
         max_steps=max_steps,
         per_device_train_batch_size=batch_size if loss == "bce" else max(1, batch_size // (num_negatives + 1)),
         learning_rate=learning_rate,
-        warmup_ratio=warmup_ratio,
+        warmup_steps=warmup_ratio,  # a float < 1 is a ratio in transformers v5
         seed=seed,
         data_seed=seed,
         logging_steps=max(1, min(50, eval_steps)),
