@@ -67,7 +67,8 @@ class CrossEncoderScorer:
         backend: ``"torch"`` (default) or ``"onnx"``.
         device: ``"auto"`` (cuda, then mps, then cpu) or an explicit device.
         batch_size: Windows per model call; ``None`` picks the backend's default.
-        max_length: Window size in tokens; ``None`` uses the model's limit.
+        max_length: Window size in tokens; ``None`` uses the length the model was saved
+            with. Longer documents are split into windows of this size.
         window_overlap: Tokens shared by consecutive windows of a long document.
         aggregation: How window logits combine: ``"max"`` (default), ``"mean"``, ``"first"``.
         cache_size: Entries in the LRU score cache; 0 turns it off.
@@ -120,7 +121,7 @@ class CrossEncoderScorer:
         limit = self._backend.model_max_length
         if max_length is not None and not (8 <= max_length <= limit):
             raise ValueError(f"max_length must be between 8 and the model's limit {limit}, got {max_length}")
-        self.max_length = max_length or limit
+        self.max_length = max_length or self._backend.default_max_length
         self.batch_size = batch_size or self._backend.default_batch_size
         self.window_overlap = window_overlap
         self.aggregation: Aggregation = aggregation

@@ -25,7 +25,9 @@ class Backend(Protocol):
         model_path: Local directory the model was loaded from.
         device: Device the model runs on.
         tokenizer: The model's tokenizer (a fast tokenizer).
-        model_max_length: Longest input in tokens the model accepts.
+        model_max_length: Longest input in tokens the model accepts (its position table).
+        default_max_length: The window size the model was saved with (used when the
+            scorer is given no ``max_length``).
         num_labels: 1 (a relevance logit) or 2 (negative / positive class).
         output_kind: ``"logits"`` or ``"probabilities"`` (a head that already squashes).
         default_batch_size: A good batch size for this backend on its device.
@@ -37,6 +39,7 @@ class Backend(Protocol):
     device: str
     tokenizer: PreTrainedTokenizerBase
     model_max_length: int
+    default_max_length: int
     num_labels: int
     output_kind: OutputKind
     default_batch_size: int

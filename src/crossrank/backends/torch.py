@@ -13,7 +13,7 @@ from crossrank.models import ResolvedModel
 
 logger = logging.getLogger(__name__)
 
-_MAX_MODEL_LENGTH = 512  # BERT-style position tables; larger configured values are tokenizer sentinels
+_MAX_MODEL_LENGTH = 512  # used only when a model states no length at all
 
 
 def pad_batch(
@@ -84,12 +84,13 @@ class TorchBackend:
             )
         self.output_kind: OutputKind = _output_kind(self._model.activation_fn, self.num_labels)
         self.tokenizer = self._model.tokenizer
-        limits = [
-            getattr(transformer.config, "max_position_embeddings", None),
-            getattr(self.tokenizer, "model_max_length", None),
-            self._model.max_seq_length,
-        ]
-        self.model_max_length = min([_MAX_MODEL_LENGTH, *[int(x) for x in limits if x and int(x) > 0]])
+        configured = int(self._model.max_seq_length or _MAX_MODEL_LENGTH)
+        positions = getattr(transformer.config, "max_position_embeddings", None)
+        # RoBERTa-style models number positions from padding_idx + 1, so two slots are unusable.
+        offset = 2 if "roberta" in str(getattr(transformer.config, "model_type", "")) else 0
+        hard_limit = int(positions) - offset if positions else configured
+        self.model_max_length = max(configured, hard_limit)
+        self.default_max_length = min(configured, self.model_max_length)
         self.default_batch_size = 64 if device.startswith("cuda") else 16
         pad = self.tokenizer.pad_token_id
         self._pad_token_id = 0 if pad is None else int(pad)
