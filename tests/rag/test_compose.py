@@ -1,0 +1,56 @@
+"""docker-compose.yml validates, and its service settings are the ones the code reads."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crossrank.settings import RagSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose_config() -> dict:
+    """The compose file as docker-compose resolves it (needs Debian's docker-compose; no engine)."""
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
+    done = subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)
+
+
+def test_qdrant_has_a_persistent_volume_and_a_health_check(compose_config: dict) -> None:
+    qdrant = compose_config["services"]["qdrant"]
+    # docker-compose 1.29 prints short syntax ("name:/path:rw"); newer versions print mappings
+    mounts = [v if isinstance(v, str) else f"{v['source']}:{v['target']}" for v in qdrant["volumes"]]
+    assert any(m.startswith("qdrant_storage:/qdrant/storage") for m in mounts)
+    assert "qdrant_storage" in compose_config["volumes"]  # a named volume: data outlives the container
+    assert qdrant["healthcheck"]["test"]
+    crossrank = compose_config["services"]["crossrank"]
+    assert crossrank["depends_on"]["qdrant"]["condition"] == "service_healthy"
+
+
+def test_every_crossrank_variable_is_a_setting_the_code_reads(
+    compose_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crossrank.server.settings import ServerSettings
+
+    environment = compose_config["services"]["crossrank"]["environment"]
+    known = {f"CROSSRANK_{name.upper()}" for name in (*RagSettings.model_fields, *ServerSettings.model_fields)}
+    unknown = sorted(name for name in environment if name.startswith("CROSSRANK_") and name not in known)
+    assert unknown == []
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, str(value))
+    settings = RagSettings()  # the values compose passes validate, and are the ones used
+    assert settings.qdrant_url == "http://qdrant:6333"
+    assert settings.qdrant_api_key is None and settings.model is None  # "" means the default
+    assert settings.generator == "local" and settings.min_probability == 0.5 and settings.top_k == 30
