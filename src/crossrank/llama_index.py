@@ -12,6 +12,8 @@ Requires the ``llama-index`` extra: ``pip install "crossrank[llama-index]"``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,7 +152,11 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
             result=result,
         )
 
-    def _start_event(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None) -> None:
+    @contextmanager
+    def _traced(
+        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None, query: str
+    ) -> Iterator[Callable[[RerankResult], NodeRerankResult]]:
+        """Wrap one rerank in the start/end instrumentation events and the legacy callback event."""
         dispatcher.event(
             ReRankStartEvent(
                 query=query_bundle,
@@ -159,6 +165,24 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
                 model_name=self._scorer.model_name,
             )
         )
+        finished: list[NodeRerankResult] = []
+        payload = {
+            EventPayload.NODES: nodes,
+            EventPayload.MODEL_NAME: self._scorer.model_name,
+            EventPayload.QUERY_STR: query,
+            EventPayload.TOP_K: self.top_n,
+        }
+        with self.callback_manager.event(CBEventType.RERANKING, payload=payload) as event:
+
+            def finish(result: RerankResult) -> NodeRerankResult:
+                out = self._finish(nodes, result)
+                event.on_end(payload={EventPayload.NODES: out.nodes})
+                finished.append(out)
+                return out
+
+            yield finish
+        if finished:
+            dispatcher.event(ReRankEndEvent(nodes=finished[0].nodes))
 
     def postprocess_with_result(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None, query_str: str | None = None
@@ -172,45 +196,19 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
             >>> out.verdict.value
             'none'
         """
-        if query_str is not None:
-            query_bundle = QueryBundle(query_str)
+        query_bundle = QueryBundle(query_str) if query_str is not None else query_bundle
         query, texts = self._prepare(nodes, query_bundle)
-        self._start_event(nodes, query_bundle)
-        with self.callback_manager.event(
-            CBEventType.RERANKING,
-            payload={
-                EventPayload.NODES: nodes,
-                EventPayload.MODEL_NAME: self._scorer.model_name,
-                EventPayload.QUERY_STR: query,
-                EventPayload.TOP_K: self.top_n,
-            },
-        ) as event:
-            out = self._finish(nodes, self._scorer.rerank(query, texts, self._policy))
-            event.on_end(payload={EventPayload.NODES: out.nodes})
-        dispatcher.event(ReRankEndEvent(nodes=out.nodes))
-        return out
+        with self._traced(nodes, query_bundle, query) as finish:
+            return finish(self._scorer.rerank(query, texts, self._policy))
 
     async def apostprocess_with_result(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None, query_str: str | None = None
     ) -> NodeRerankResult:
         """Async ``postprocess_with_result``; the model runs off the event loop."""
-        if query_str is not None:
-            query_bundle = QueryBundle(query_str)
+        query_bundle = QueryBundle(query_str) if query_str is not None else query_bundle
         query, texts = self._prepare(nodes, query_bundle)
-        self._start_event(nodes, query_bundle)
-        with self.callback_manager.event(
-            CBEventType.RERANKING,
-            payload={
-                EventPayload.NODES: nodes,
-                EventPayload.MODEL_NAME: self._scorer.model_name,
-                EventPayload.QUERY_STR: query,
-                EventPayload.TOP_K: self.top_n,
-            },
-        ) as event:
-            out = self._finish(nodes, await self._scorer.arerank(query, texts, self._policy))
-            event.on_end(payload={EventPayload.NODES: out.nodes})
-        dispatcher.event(ReRankEndEvent(nodes=out.nodes))
-        return out
+        with self._traced(nodes, query_bundle, query) as finish:
+            return finish(await self._scorer.arerank(query, texts, self._policy))
 
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
