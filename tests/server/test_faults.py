@@ -1,0 +1,178 @@
+"""Faults against real servers: each gives its documented status and the server keeps serving.
+
+Timeouts (503), a full queue (429), a client that hangs up mid-batch, and graceful
+shutdown with requests in flight (both in-process and ``python -m crossrank.server``
+under SIGTERM).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from server_helpers import updated, run_server, wait_ready
+from tiny_model import QA
+
+from crossrank.server import ServerSettings
+
+QUERY, ON_TOPIC, OFF_TOPIC = QA[0]
+LONG_TEXT = "The login page offers a link to reset a forgotten password by email. " * 20  # ~1400 chars
+
+
+def _big_settings(base: ServerSettings, **update) -> ServerSettings:
+    limits = {"max_documents": 1000, "max_document_chars": 5_000, "max_request_chars": 2_000_000,
+              "max_body_bytes": 5_000_000}
+    return updated(base, **{**limits, **update})
+
+
+def _serves(url: str, scorer, deadline_s: float = 60.0) -> None:
+    """The server answers a normal request correctly again within the deadline."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        response = httpx.post(f"{url}/rerank", json={"query": QUERY, "texts": [ON_TOPIC, OFF_TOPIC]}, timeout=60)
+        if response.status_code == 200:
+            assert [r["index"] for r in response.json()] == [0, 1]
+            want = scorer.score(QUERY, [ON_TOPIC])[0].probability
+            assert math.isclose(response.json()[0]["score"], want, abs_tol=1e-4)
+            return
+        assert response.status_code == 503 and time.monotonic() < deadline, response.text
+        time.sleep(0.1)
+
+
+def test_timeout_is_503_with_a_reason(server_settings: ServerSettings, scorer) -> None:
+    with run_server(_big_settings(server_settings, request_timeout_s=0.3, max_batch_size=1024)) as running:
+        wait_ready(running.url)
+        response = httpx.post(
+            f"{running.url}/v1/rerank", json={"query": QUERY, "documents": [LONG_TEXT] * 300}, timeout=60
+        )
+        assert response.status_code == 503
+        assert "timed out after 0.3 s" in response.json()["message"]
+        assert "CROSSRANK_REQUEST_TIMEOUT_S" in response.json()["message"]
+        assert response.headers["retry-after"] == "1"
+        _serves(running.url, scorer)
+        assert running.metric("crossrank_rejected_requests_total", reason="timeout") >= 1
+
+
+def test_full_queue_is_429_and_the_rest_are_served(server_settings: ServerSettings, scorer) -> None:
+    settings = _big_settings(server_settings, max_queue=1, max_batch_size=1, max_wait_ms=0)
+    with run_server(settings) as running:
+        wait_ready(running.url)
+
+        async def burst() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
+                return await asyncio.gather(
+                    *(http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 4}) for _ in range(10))
+                )
+
+        responses = asyncio.run(burst())
+        statuses = sorted(r.status_code for r in responses)
+        assert set(statuses) <= {200, 429} and 429 in statuses and 200 in statuses, statuses
+        refused = next(r for r in responses if r.status_code == 429)
+        assert "retry later" in refused.json()["message"] and refused.headers["retry-after"] == "1"
+        _serves(running.url, scorer)
+        assert running.metric("crossrank_rejected_requests_total", reason="queue_full") == statuses.count(429)
+
+
+def test_client_hanging_up_mid_batch(server_settings: ServerSettings, scorer) -> None:
+    with run_server(_big_settings(server_settings, max_batch_size=2048, max_wait_ms=50)) as running:
+        wait_ready(running.url)
+
+        async def scenario() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
+                async def impatient() -> None:
+                    with pytest.raises(httpx.TimeoutException):
+                        await http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 300}, timeout=0.5)
+
+                others = [http.post("/rerank", json={"query": q, "texts": [p, n]}) for q, p, n in QA[:6]]
+                results = await asyncio.gather(impatient(), *others)
+                return list(results[1:])
+
+        for (query, pos, neg), response in zip(QA[:6], asyncio.run(scenario())):
+            assert response.status_code == 200, response.text
+            want = scorer.score(query, [pos, neg])
+            for item in response.json():
+                assert math.isclose(item["score"], want[item["index"]].probability, abs_tol=1e-4)
+        deadline = time.monotonic() + 60
+        while running.metric("crossrank_rejected_requests_total", reason="cancelled") < 1:
+            assert time.monotonic() < deadline, "the hang-up was never noticed"
+            time.sleep(0.1)
+        _serves(running.url, scorer)
+
+
+def test_graceful_shutdown_finishes_in_flight_requests(server_settings: ServerSettings, scorer) -> None:
+    with run_server(_big_settings(server_settings, max_batch_size=64, max_wait_ms=20)) as running:
+        wait_ready(running.url)
+
+        async def scenario() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
+                requests = [
+                    asyncio.ensure_future(http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 40}))
+                    for _ in range(4)
+                ]
+                deadline = time.monotonic() + 30
+                while running.state.batcher.queue_depth == 0 and not running.state.batcher._busy:
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.01)
+                running.server.should_exit = True  # what uvicorn's SIGTERM handler does
+                return await asyncio.gather(*requests)
+
+        responses = asyncio.run(scenario())
+        assert [r.status_code for r in responses] == [200] * 4
+        running.thread.join(timeout=60)
+        assert not running.thread.is_alive()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{running.url}/healthz", timeout=5)
+
+
+def test_serve_command_drains_on_sigterm(tiny_model_dir: str) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CROSSRANK_MAX_WAIT_MS": "20", "CROSSRANK_LOG_LEVEL": "warning"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crossrank.server", "--model", tiny_model_dir, "--device", "cpu",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            try:
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.2)
+
+        async def scenario() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+                requests = [
+                    asyncio.ensure_future(http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 40}))
+                    for _ in range(3)
+                ]
+                await asyncio.sleep(0.3)  # requests are on the wire and being scored
+                process.send_signal(signal.SIGTERM)
+                return await asyncio.gather(*requests)
+
+        responses = asyncio.run(scenario())
+        assert [r.status_code for r in responses] == [200] * 3
+        # uvicorn re-raises the signal once it has shut down cleanly, so the exit status is
+        # "terminated by SIGTERM" after the drain (0 on older uvicorn versions).
+        assert process.wait(timeout=60) in (0, -signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
