@@ -59,8 +59,9 @@ def rag_corpus(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: str):
     root = tmp_path_factory.mktemp("rag")
     docs = root / "docs"
     docs.mkdir()
-    for number, (query, positive, negative) in enumerate(QA[:8]):
-        (docs / f"doc{number}.md").write_text(f"# {query}\n\n{positive}\n\n{negative}\n")
+    for number, (_query, positive, negative) in enumerate(QA[:8]):
+        (docs / f"answer{number}.txt").write_text(positive + "\n")
+        (docs / f"other{number}.txt").write_text(negative + "\n")
     settings = RagSettings(
         qdrant_path=root / "qdrant",
         collection="server-tests",

@@ -410,7 +410,7 @@ def create_app(
     if state.answer is not None:
         from crossrank.server.answer import install_answer_route
 
-        install_answer_route(app, state, require_api_key, score, _ERRORS)
+        install_answer_route(app, state, require_api_key, _ERRORS)
 
     known_paths = {getattr(r, "path", "") for r in app.routes}
     # Oversize bodies are refused before anything reads them; the metrics middleware is

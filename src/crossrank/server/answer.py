@@ -1,0 +1,214 @@
+"""``POST /v1/answer``: the RAG flow (retrieve, rerank, gate, generate) over HTTP.
+
+The work is ``crossrank.rag.pipeline.RagPipeline``; this module only builds it in the
+background (so a Qdrant that is down at start-up does not stop the rerank
+endpoints), reports its health to ``/readyz``, and maps its failures to statuses:
+
+* Qdrant unreachable, collection missing, pipeline still loading -> 503 with the reason
+* answer not ready within ``answer_timeout_s`` (CROSSRANK_ANSWER_TIMEOUT_S) -> 503
+* the generator failing or timing out (``generation_timeout_s``) -> 200 with
+  ``answered: false``, ``generation_error`` and the sources (the pipeline's own
+  answer: the relevant passages are still worth returning)
+
+Example:
+    >>> from crossrank.settings import RagSettings
+    >>> service = AnswerService(RagSettings(generator="extractive"))
+    >>> service.ready
+    False
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crossrank.server.errors import LimitExceeded
+
+log = logging.getLogger("crossrank.server")
+
+
+class AnswerRequest(BaseModel):
+    """Body of ``POST /v1/answer``."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(description="The question.", examples=["How do I reset my password?"])
+    include_trace: bool = Field(False, description="Add the full trace: every candidate, its ranks and timings.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is empty; send the question to answer")
+        return value
+
+
+class AnswerSource(BaseModel):
+    number: int = Field(description="The [n] marker the answer cites.")
+    text: str
+    source: str
+    title: str
+    chunk_index: int
+    probability: float
+    logit: float
+    passed: bool
+    retrieval_rank: int
+    rerank_rank: int
+
+
+class KeywordMatch(BaseModel):
+    rank: int
+    score: float
+    source: str | None = None
+    title: str | None = None
+    chunk_index: int | None = None
+    text: str | None = None
+
+
+class AnswerResponse(BaseModel):
+    """The pipeline's answer (see ``crossrank.rag.pipeline.Answer``)."""
+
+    question: str
+    verdict: str = Field(description="relevant, weak or none.")
+    answered: bool
+    answer: str | None
+    warning: str | None
+    message: str | None
+    generation_error: str | None
+    best_probability: float | None
+    threshold: float
+    generator: str
+    sources: list[AnswerSource]
+    fallback: list[KeywordMatch]
+    trace: dict[str, Any] | None = None
+
+
+class AnswerService:
+    """Owns the ``RagPipeline`` of one server process.
+
+    Args:
+        rag_settings: Store, collection, gate and generator settings (``RagSettings``).
+        pipeline: An already built pipeline; ``None`` builds one at ``start()``.
+        retry_s: While Qdrant is unreachable at start-up, retry this often (doubling, at most 30 s).
+    """
+
+    def __init__(self, rag_settings: Any, pipeline: Any = None, *, retry_s: float = 2.0) -> None:
+        self.rag_settings = rag_settings
+        self.pipeline = pipeline
+        self.error: str | None = None
+        self._retry_s = retry_s
+        self._builder: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_settings(cls, server_settings: Any) -> AnswerService:
+        """RAG settings from the environment, with the server's reranker (so both share one model)."""
+        from crossrank.settings import RagSettings
+
+        overrides = {"model": server_settings.model, "backend": server_settings.backend, "device": server_settings.device}
+        return cls(RagSettings(**{k: v for k, v in overrides.items() if v is not None}))
+
+    @property
+    def ready(self) -> bool:
+        return self.pipeline is not None
+
+    async def start(self) -> None:
+        if self.pipeline is None and self._builder is None:
+            self._builder = asyncio.create_task(self._build())
+
+    async def stop(self) -> None:
+        if self._builder is not None and not self._builder.done():
+            self._builder.cancel()
+        if self.pipeline is not None:
+            await asyncio.to_thread(self.pipeline.close)
+
+    async def _build(self) -> None:
+        from crossrank.rag.pipeline import RagPipeline
+
+        delay = self._retry_s
+        while True:
+            try:
+                pipeline = await asyncio.to_thread(RagPipeline.from_settings, self.rag_settings)
+                await asyncio.to_thread(pipeline.warm_up)
+            except Exception as exc:  # reported by /readyz and /v1/answer; retried (Qdrant may come up later)
+                self.error = f"{type(exc).__name__}: {exc}"
+                log.warning("answer pipeline not ready (retrying in %.0f s): %s", delay, self.error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self.pipeline, self.error = pipeline, None
+            log.info("answer pipeline ready: %s", self.rag_settings.describe_store())
+            return
+
+    async def check(self, timeout_s: float) -> dict[str, str]:
+        """Readiness of Qdrant and the collection: ``{"qdrant": "ok"}`` or what is wrong."""
+        if self.pipeline is None:
+            return {"qdrant": f"unavailable: {self.error}" if self.error else "connecting"}
+        store = self.pipeline.store
+        try:
+            exists = await asyncio.wait_for(asyncio.to_thread(store.exists), timeout_s)
+        except asyncio.TimeoutError:
+            return {"qdrant": f"unreachable: {store.where} did not answer within {timeout_s:g} s"}
+        except Exception as exc:
+            return {"qdrant": f"unreachable: {store.where}: {type(exc).__name__}: {exc}"}
+        if not exists:
+            return {"qdrant": f"no collection {store.collection!r} in {store.where}: run `crossrank ingest` first"}
+        return {"qdrant": "ok"}
+
+
+def _unavailable(message: str) -> HTTPException:
+    return HTTPException(503, message, headers={"Retry-After": "5"})
+
+
+def install_answer_route(
+    app: FastAPI, state: Any, require_api_key: Callable[..., Any], errors: dict[int | str, Any]
+) -> None:
+    """Add ``POST /v1/answer`` to ``app`` (called by ``create_app`` when answering is on)."""
+    service: AnswerService = state.answer
+    settings = state.settings
+
+    @app.post(
+        "/v1/answer",
+        response_model=AnswerResponse,
+        responses=errors,
+        dependencies=[Depends(require_api_key)],
+        tags=["answer"],
+        summary="Answer a question from the collection: retrieve, rerank, gate, generate (with sources)",
+    )
+    async def answer(body: AnswerRequest) -> dict[str, Any]:
+        if len(body.question) > settings.max_query_chars:
+            raise LimitExceeded(
+                ("body", "question"),
+                f"question has {len(body.question)} characters; the limit is {settings.max_query_chars} "
+                "(CROSSRANK_MAX_QUERY_CHARS)",
+            )
+        pipeline = service.pipeline
+        if pipeline is None:
+            if service.error:
+                raise _unavailable(f"the answer pipeline is not available: {service.error}")
+            raise _unavailable("the answer pipeline is still loading; retry when /readyz says ready")
+        from crossrank.rag.store import QdrantUnavailableError
+
+        try:
+            result = await asyncio.wait_for(pipeline.aask(body.question), settings.answer_timeout_s)
+        except asyncio.TimeoutError:
+            state.metrics.rejected.labels(reason="timeout").inc()
+            raise _unavailable(
+                f"no answer within {settings.answer_timeout_s:g} s (CROSSRANK_ANSWER_TIMEOUT_S); "
+                "the generator or Qdrant is too slow, retry later"
+            ) from None
+        except QdrantUnavailableError as exc:
+            raise _unavailable(f"the vector store is unreachable: {exc}") from None
+        except LookupError as exc:
+            raise _unavailable(f"nothing to answer from: {exc}") from None
+        except (ConnectionError, OSError) as exc:
+            raise _unavailable(f"the vector store is unreachable: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            if type(exc).__module__.startswith("qdrant_client"):
+                raise _unavailable(f"the vector store failed: {type(exc).__name__}: {exc}") from None
+            raise
+        state.metrics.verdicts.labels(endpoint="/v1/answer", verdict=result.verdict.value).inc()
+        return result.to_dict(include_trace=body.include_trace)
