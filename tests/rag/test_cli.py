@@ -21,6 +21,7 @@ def cli(tmp_path: Path, tiny_model_dir: str, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("CROSSRANK_GENERATOR", "extractive")
     monkeypatch.setenv("CROSSRANK_CHUNK_SIZE", "120")
     monkeypatch.setenv("CROSSRANK_CHUNK_OVERLAP", "0")
+    monkeypatch.setenv("COLUMNS", "250")  # rich tables: wide enough that no cell is cut
     app = typer.Typer()
     register(app)
     return app

@@ -48,35 +48,42 @@ def _stored(settings: RagSettings) -> dict[str, dict]:
 def test_reingest_is_idempotent_and_follows_changes_and_deletions(
     rag_settings: RagSettings, docs_folder: Path
 ) -> None:
+    long_file = docs_folder / "long.txt"
+    long_file.write_text(
+        "Spiders are arachnids with eight legs, and most of them spin silk webs.\n\n"
+        "Whales are the largest mammals on Earth and breathe air through blowholes.\n\n"
+        "Penguins live mostly in the Southern Hemisphere and cannot fly at all.\n",
+        encoding="utf-8",
+    )
     first = ingest([docs_folder], rag_settings, show_progress=False)
-    assert first.count("added") == 4 and first.failed == []
+    assert first.count("added") == 5 and first.failed == []
     before = _stored(rag_settings)
     assert first.chunks_total == len(before) == first.chunks_written
 
     again = ingest([docs_folder], rag_settings, show_progress=False)
-    assert again.count("unchanged") == 4 and again.chunks_written == 0
+    assert again.count("unchanged") == 5 and again.chunks_written == 0
     assert _stored(rag_settings) == before  # same ids, same payloads, no duplicates
 
     # A file shrinks to one chunk: its chunk 0 is rewritten, its surplus chunks deleted.
-    animals = docs_folder / "animals.txt"
-    old_chunks = [k for k in before if k.startswith(str(animals))]
-    assert len(old_chunks) == 2
-    animals.write_text("Spiders are arachnids with eight legs.\n", encoding="utf-8")
+    old_chunks = [k for k in before if k.startswith(str(long_file))]
+    assert len(old_chunks) == 3
+    long_file.write_text("Cows are herbivores that graze on grass and eat hay.\n", encoding="utf-8")
     (docs_folder / "space.html").unlink()
     changed = ingest([docs_folder], rag_settings, show_progress=False)
     statuses = {Path(f.source).name: f.status for f in changed.files}
     assert statuses == {
-        "account.md": "unchanged", "news.txt": "unchanged", "animals.txt": "updated", "space.html": "deleted"
+        "account.md": "unchanged", "news.txt": "unchanged", "animals.txt": "unchanged",
+        "long.txt": "updated", "space.html": "deleted",
     }
 
     after = _stored(rag_settings)
-    assert [k for k in after if k.startswith(str(animals))] == [f"{animals}#0"]
-    assert after[f"{animals}#0"]["text"].startswith("Spiders")
+    assert [k for k in after if k.startswith(str(long_file))] == [f"{long_file}#0"]
+    assert after[f"{long_file}#0"]["text"].startswith("Cows") and after[f"{long_file}#0"]["chunk_count"] == 1
     assert not any("space.html" in k for k in after)
     assert changed.chunks_total == len(after)
     store = open_store(rag_settings)
     ids = {str(p.id) for p in store.client.scroll(store.collection, limit=100)[0]}
-    assert point_id(str(animals), 0) in ids
+    assert point_id(str(long_file), 0) in ids and point_id(str(long_file), 1) not in ids
 
 
 def test_unparseable_files_are_reported_and_skipped_while_the_rest_is_ingested(

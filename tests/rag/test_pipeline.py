@@ -66,8 +66,19 @@ def test_weak_can_be_configured_to_refuse(rag_settings: RagSettings, docs_folder
     assert answer.fallback and "Forgot Password" in answer.fallback[0].payload["text"]
 
 
-def test_none_refuses_and_shows_keyword_matches(rag_settings: RagSettings, docs_folder: Path) -> None:
-    answer = _pipeline(rag_settings, docs_folder).ask("Who won the football match on Monday?")
+def test_none_refuses_and_shows_keyword_matches(rag_settings: RagSettings, tmp_path: Path) -> None:
+    # A corpus of passages the tiny model was trained to call irrelevant to this question
+    # (tests/tiny_model.py); one shares the word "water" with it, so keyword search finds it.
+    folder = tmp_path / "off_topic"
+    folder.mkdir()
+    (folder / "misc.txt").write_text(
+        "The Roman Empire was ruled by emperors.\n\n"
+        "Photosynthesis converts light, water and carbon dioxide into sugar and oxygen. "
+        "Lasagna is an Italian pasta dish.\n\n"
+        "Cheetahs can sprint at up to 110 kilometres per hour.\n",
+        encoding="utf-8",
+    )
+    answer = _pipeline(rag_settings, folder).ask("What is the boiling point of water?")
 
     assert answer.verdict is Verdict.NONE
     assert not answer.answered and answer.text is None and answer.sources == []
@@ -75,9 +86,9 @@ def test_none_refuses_and_shows_keyword_matches(rag_settings: RagSettings, docs_
     assert answer.message is not None
     assert f"best relevance score is {answer.best_probability:.2f}" in answer.message
     assert "threshold 0.50" in answer.message and "No answer was generated" in answer.message
-    # bm25s over the same corpus: the only chunk sharing a term ("monday") with the question
-    assert [hit.payload["text"] for hit in answer.fallback] == ["The stock market fell sharply on Monday."]
-    assert all(not c.kept for c in answer.trace.candidates)
+    # bm25s over the same corpus: the only chunk sharing a term with the question
+    assert len(answer.fallback) == 1 and answer.fallback[0].payload["text"].startswith("Photosynthesis")
+    assert all(not c.kept for c in answer.trace.candidates) and len(answer.trace.candidates) == 3
     assert "fallback" in answer.trace.timings_ms and "generate" not in answer.trace.timings_ms
 
 
@@ -108,13 +119,16 @@ def test_generation_failure_still_returns_the_sources(
 
 async def test_concurrent_async_asks_share_one_pipeline(rag_settings: RagSettings, docs_folder: Path) -> None:
     pipeline = _pipeline(rag_settings, docs_folder)
-    questions = ["What do pandas eat?", "Who won the football world cup?", "What is a black hole?"]
+    questions = ["What do pandas eat?", "How fast can a cheetah run?", "What is a black hole?"]
     answers = await asyncio.gather(*(pipeline.aask(q) for q in questions))
     pipeline.close()
 
     assert [a.question for a in answers] == questions
-    assert [a.verdict for a in answers] == [Verdict.RELEVANT, Verdict.NONE, Verdict.RELEVANT]
-    assert "gravity" in answers[2].sources[0].text
+    assert all(a.verdict is Verdict.RELEVANT for a in answers)
+    assert ["bamboo" in answers[0].sources[0].text, "110" in answers[1].sources[0].text,
+            "gravity" in answers[2].sources[0].text] == [True, True, True]
+    sequential = [pipeline.ask(q) for q in questions]
+    assert [a.to_dict(include_trace=False) for a in answers] == [a.to_dict(include_trace=False) for a in sequential]
 
 
 def test_asking_before_ingesting_says_what_to_do(rag_settings: RagSettings) -> None:
