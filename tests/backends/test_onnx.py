@@ -1,0 +1,93 @@
+"""The ONNX Runtime backend against the torch backend on the same real (tiny, trained) model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+
+from crossrank import CrossEncoderScorer  # noqa: E402
+from crossrank.backends.onnx import OnnxBackend, cache_key  # noqa: E402
+from crossrank.models import resolve_model  # noqa: E402
+from tiny_model import QA  # noqa: E402
+
+QUERIES = [q for q, _, _ in QA]
+PASSAGES = [p for _, p, _ in QA] + [n for _, _, n in QA]
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def torch_logits(tiny_model_dir: str) -> np.ndarray:
+    scorer = CrossEncoderScorer(tiny_model_dir, device="cpu", calibration=None)
+    return np.array([[s.logit for s in group] for group in scorer.score_many([(q, PASSAGES) for q in QUERIES])])
+
+
+@pytest.fixture(scope="module")
+def int8_scorer(tiny_model_dir: str, onnx_cache: Path) -> CrossEncoderScorer:
+    previous = os.environ.get("CROSSRANK_CACHE_DIR")
+    os.environ["CROSSRANK_CACHE_DIR"] = str(onnx_cache)
+    try:
+        return CrossEncoderScorer(tiny_model_dir, backend="onnx", device="cpu", calibration=None)
+    finally:
+        if previous is None:
+            del os.environ["CROSSRANK_CACHE_DIR"]
+        else:
+            os.environ["CROSSRANK_CACHE_DIR"] = previous
+
+
+def test_fp32_export_matches_torch(tiny_model_dir: str, onnx_cache: Path) -> None:
+    # Same graph, same weights: only float32 summation order differs, so 1e-4 on logits of size ~3.
+    fp32 = OnnxBackend(resolve_model(tiny_model_dir), "cpu", quantize=False, cache_dir=onnx_cache)
+    reference = CrossEncoderScorer(tiny_model_dir, device="cpu").backend
+    encoded = reference.tokenizer(QUERIES[:8], PASSAGES[:8])
+    ids, types = encoded["input_ids"], encoded["token_type_ids"]
+    np.testing.assert_allclose(fp32.predict(ids, types), reference.predict(ids, types), atol=1e-4)
+
+
+def test_int8_keeps_ranking_and_scores_close(int8_scorer: CrossEncoderScorer, torch_logits: np.ndarray) -> None:
+    assert int8_scorer.backend.name == "onnx"
+    groups = int8_scorer.score_many([(q, PASSAGES) for q in QUERIES])
+    int8_logits = np.array([[s.logit for s in group] for group in groups])
+    # Every query still ranks its own relevant passage first, as the fp32 model does.
+    assert (torch_logits.argmax(axis=1) == np.arange(len(QUERIES))).all()
+    assert (int8_logits.argmax(axis=1) == np.arange(len(QUERIES))).all()
+    # Dynamic int8 rounds activations per batch; measured mean error on this model is ~0.04
+    # logits (scores span about -4..4), so 0.15 mean and 0.98 correlation leave a margin
+    # while still failing for a broken export (wrong inputs or head give errors of whole logits).
+    assert np.abs(int8_logits - torch_logits).mean() < 0.15
+    assert np.corrcoef(int8_logits.ravel(), torch_logits.ravel())[0, 1] > 0.98
+    assert all(type(s.logit) is float and type(s.probability) is float for s in groups[0])
+
+
+def test_int8_gates_like_torch(int8_scorer: CrossEncoderScorer) -> None:
+    probabilities = [s.probability for s in int8_scorer.score(QA[0][0], [QA[0][1], QA[0][2]])]
+    assert probabilities[0] > 0.5 > probabilities[1]
+
+
+def test_export_is_cached_and_reused(tiny_model_dir: str, int8_scorer: CrossEncoderScorer, onnx_cache: Path) -> None:
+    backend = int8_scorer.backend
+    assert isinstance(backend, OnnxBackend)
+    exported = backend.export_dir / "model.onnx"
+    stamp = exported.stat().st_mtime_ns
+    again = OnnxBackend(resolve_model(tiny_model_dir), "cpu", cache_dir=onnx_cache)
+    assert again.export_dir == backend.export_dir
+    assert exported.stat().st_mtime_ns == stamp  # loaded, not exported again
+    assert backend.default_batch_size == int8_scorer.batch_size
+
+
+def test_cache_key_follows_model_files(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"0")
+    before = cache_key(str(tmp_path), quantize=True)
+    assert cache_key(str(tmp_path), quantize=False) != before
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    assert cache_key(str(tmp_path), quantize=True) != before
