@@ -107,7 +107,7 @@ def test_generator_timing_out(server_settings: ServerSettings, rag_corpus, silen
         assert time.monotonic() - started < 60
         assert httpx.post(f"{running.url}/rerank", json={"query": QUESTION, "texts": [POSITIVE]}).status_code == 200
 
-    slow = updated(rag, **{"generation_timeout_s": 30.0})
+    slow = updated(rag, **{"generation_timeout_s": 6.0})  # outlives the 1 s answer deadline
     with run_server(updated(server_settings, **{"answer_timeout_s": 1.0}),
                     answer_service=AnswerService(slow)) as running:
         wait_ready(running.url)

@@ -35,7 +35,7 @@ log = logging.getLogger("crossrank.server")
 class AnswerRequest(BaseModel):
     """Body of ``POST /v1/answer``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     question: str = Field(description="The question.", examples=["How do I reset my password?"])
     include_trace: bool = Field(False, description="Add the full trace: every candidate, its ranks and timings.")
 

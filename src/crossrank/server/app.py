@@ -223,11 +223,10 @@ def create_app(
     app.state.crossrank = state
     install_error_handlers(app)
 
-    bearer = HTTPBearer(auto_error=False, description="Needed only when the server sets CROSSRANK_API_KEY.")
+    bearer = HTTPBearer(auto_error=False, description="The server's CROSSRANK_API_KEY.")
 
-    async def require_api_key(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        if settings.api_key is None:
-            return
+    async def check_api_key(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        assert settings.api_key is not None
         expected = settings.api_key.get_secret_value().encode()
         if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), expected):
             state.metrics.rejected.labels(reason="unauthorized").inc()
@@ -236,6 +235,12 @@ def create_app(
                 "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+
+    async def open_access() -> None:
+        return None
+
+    # The OpenAPI schema declares Bearer auth only when the server really requires it.
+    require_api_key = check_api_key if settings.api_key is not None else open_access
 
     async def score(request: Request, query: str, texts: list[str]) -> list[Score]:
         """Score through the batcher, with the timeout, backpressure and cancellation rules."""

@@ -26,14 +26,15 @@ def _query_not_blank(value: str) -> str:
 class CohereDocument(BaseModel):
     """A document given as an object; ``text`` is scored, other fields are echoed back."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     text: str = Field(description="The text to score.")
 
 
 class CohereRerankRequest(BaseModel):
     """Body of ``POST /v1/rerank`` (and ``/v2/rerank``): Cohere's rerank request plus the relevance gate."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON false is not the number 0, "3" is not 3
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     query: str = Field(description="The search query.", examples=["How do I reset my password?"])
     documents: list[str | CohereDocument] = Field(
@@ -45,8 +46,8 @@ class CohereRerankRequest(BaseModel):
     )
     top_n: int | None = Field(None, ge=1, description="Return at most this many results.")
     return_documents: bool = Field(False, description="Echo each result's document back.")
-    rank_fields: list[str] | None = Field(
-        None, description="Cohere option; only ['text'] is supported (object documents are scored on 'text')."
+    rank_fields: list[Literal["text"]] | None = Field(
+        None, description="Cohere option; only 'text' is supported (object documents are scored on 'text')."
     )
     max_chunks_per_doc: int | None = Field(
         None, ge=1, description="Accepted for compatibility; long documents are always scored window by window."
@@ -78,13 +79,6 @@ class CohereRerankRequest(BaseModel):
                     continue
                 got = f"an object without a 'text' string" if isinstance(doc, dict) else type(doc).__name__
                 raise ValueError(f"documents[{position}] must be a string or an object with a 'text' string, got {got}")
-        return value
-
-    @field_validator("rank_fields")
-    @classmethod
-    def _only_text(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and value != ["text"]:
-            raise ValueError(f"rank_fields {value!r} is not supported; documents are scored on their 'text' field")
         return value
 
     def texts(self) -> list[str]:
@@ -150,7 +144,8 @@ class CohereRerankResponse(BaseModel):
 class TeiRerankRequest(BaseModel):
     """Body of ``POST /rerank`` in the text-embeddings-inference shape."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON false is not the number 0, "3" is not 3
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     query: str = Field(description="The search query.", examples=["What is Deep Learning?"])
     texts: list[str] = Field(description="Candidate texts.", examples=[["Deep Learning is ...", "Cheese is ..."]])
