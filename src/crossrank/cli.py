@@ -28,6 +28,7 @@ _AREAS: tuple[str, ...] = (
     "crossrank.scoring_cli",
     "crossrank.rag.cli",
     "crossrank.training.cli",
+    "crossrank.server.cli",
 )
 
 
