@@ -166,7 +166,7 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
             )
         )
         finished: list[NodeRerankResult] = []
-        payload = {
+        payload: dict[str, Any] = {
             EventPayload.NODES: nodes,
             EventPayload.MODEL_NAME: self._scorer.model_name,
             EventPayload.QUERY_STR: query,

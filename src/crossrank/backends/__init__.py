@@ -1,7 +1,13 @@
 """Inference backends behind one interface, and the per-process registry that shares them."""
 
 from crossrank.backends.base import Backend, OutputKind
-from crossrank.backends.registry import BACKENDS, clear_registry, load_backend, loaded_backends, resolve_device
+from crossrank.backends.registry import (
+    BACKENDS,
+    clear_registry,
+    load_backend,
+    loaded_backends,
+    resolve_device,
+)
 
 __all__ = [
     "BACKENDS",

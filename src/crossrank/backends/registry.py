@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from typing import cast
 
 from crossrank.backends.base import Backend
 from crossrank.models import ResolvedModel, resolve_model
@@ -22,9 +23,9 @@ def _load_torch(model: ResolvedModel, device: str) -> Backend:
 
 
 def _load_onnx(model: ResolvedModel, device: str) -> Backend:
-    from crossrank.backends.onnx import OnnxBackend  # type: ignore[import-not-found,unused-ignore]
+    from crossrank.backends.onnx import OnnxBackend
 
-    return OnnxBackend(model, device)  # type: ignore[no-any-return,unused-ignore]
+    return cast(Backend, OnnxBackend(model, device))
 
 
 BACKENDS: dict[str, Callable[[ResolvedModel, str], Backend]] = {
