@@ -26,24 +26,27 @@ pytestmark = pytest.mark.optin
 
 
 @pytest.fixture(scope="module")
-def llama_server() -> Iterator[str]:
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("CROSSRANK_OPTIN") != "1":
         pytest.skip("opt-in: set CROSSRANK_OPTIN=1 (needs llama-cpp-python[server])")
     pytest.importorskip("llama_cpp.server", reason='pip install "llama-cpp-python[server]"')
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    # llama.cpp logs a lot while loading: to a file, since an unread pipe would fill up and block it
+    log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
+    log = log_path.open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf_file()), "--model_alias", "smollm2",
          "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
         while True:
             if server.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {server.stderr.read().decode()[-2000:] if server.stderr else ''}")
+                pytest.fail(f"llama.cpp server exited: {log_path.read_text(errors='replace')[-2000:]}")
             try:
                 if httpx.get(f"{url}/models", timeout=2).status_code == 200:
                     break
@@ -56,6 +59,7 @@ def llama_server() -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 def test_api_generator_answers_through_a_real_openai_compatible_server(
