@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 CACHE_ENV = "CROSSRANK_CACHE_DIR"
 """Environment variable overriding where exported ONNX models are cached."""
 
-_EXPORT_RECIPE = "torch-onnx-opset17-int8-per-channel-matmul-v2"  # bump when the export or quantisation changes
+_EXPORT_RECIPE = "torch-onnx-opset17-int8-per-channel-matmul-v3"  # bump when the export or quantisation changes
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model")
 _ONNX_FILE = "model.onnx"
 _META_FILE = "crossrank_onnx.json"
@@ -153,6 +153,7 @@ def _export(model: ResolvedModel, folder: Path, quantize: bool) -> None:
             "num_labels": reference.num_labels,
             "output_kind": reference.output_kind,
             "model_max_length": reference.model_max_length,
+            "default_max_length": reference.default_max_length,
             "uses_token_types": reference._uses_token_types,
             "pad_token_id": reference._pad_token_id,
             "input_names": names,
@@ -210,6 +211,7 @@ class OnnxBackend:
         self.num_labels = int(meta["num_labels"])
         self.output_kind: OutputKind = meta["output_kind"]
         self.model_max_length = int(meta["model_max_length"])
+        self.default_max_length = int(meta["default_max_length"])
         self._uses_token_types = bool(meta["uses_token_types"])
         self._pad_token_id = int(meta["pad_token_id"])
         self.tokenizer = AutoTokenizer.from_pretrained(model.path, local_files_only=True)

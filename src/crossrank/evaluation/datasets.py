@@ -84,7 +84,8 @@ def _open_text(path: Path) -> IO[str]:
     return path.open("r", encoding="utf-8")
 
 
-def _find(folder: Path, stem: str) -> Path:
+def data_file(folder: Path, stem: str) -> Path:
+    """`folder/stem` or `folder/stem.gz`, whichever exists."""
     for candidate in (folder / stem, folder / f"{stem}.gz"):
         if candidate.is_file():
             return candidate
@@ -219,8 +220,8 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
     if not qrels_path.is_file():
         available = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
         raise DatasetError(f"{qrels_path}: no such split; available splits: {available or 'none'}")
-    corpus = load_corpus(_find(folder, "corpus.jsonl"))
-    all_queries = load_queries(_find(folder, "queries.jsonl"))
+    corpus = load_corpus(data_file(folder, "corpus.jsonl"))
+    all_queries = load_queries(data_file(folder, "queries.jsonl"))
     qrels: Qrels = {}
     for line_no, query_id, doc_id, relevance in _qrel_lines(qrels_path):
         if query_id not in all_queries:

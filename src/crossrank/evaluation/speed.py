@@ -1,0 +1,340 @@
+"""Speed measurements behind ``crossrank bench``: the baseline and crossrank on the same real passages.
+
+* **baseline**: ``sentence_transformers.CrossEncoder.predict`` with its default settings.
+* **crossrank**: ``CrossEncoderScorer`` with its best CPU settings (``backend="onnx"``:
+  int8, length-sorted batches, the backend's batch size).
+* **adapters**: the bare ``scorer.rerank``, the LangChain and the LlamaIndex adapter
+  over the same scorer, timed round-robin query by query in one process, to show
+  what the adapters add.
+
+Each engine runs in its own fresh process (``python -m crossrank.evaluation.speed``)
+so peak memory is that engine's alone and one engine's warm caches do not help
+the other; one warm-up call per engine is not timed. Note the work differs: the
+baseline truncates every passage to the model's length, crossrank scores long
+passages window by window (``windows_per_pair`` in the results says how many).
+
+Example:
+    >>> workload = load_workload("../shared/data/scifact", queries=5, candidates=50)  # doctest: +SKIP
+    >>> measure("baseline", "path/to/model", workload)["pairs_per_second"] > 0  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crossrank.evaluation.datasets import load_corpus, load_queries
+
+ENGINES: tuple[str, ...] = ("baseline", "crossrank", "adapters")
+"""``adapters`` times the bare scorer, LangChain and LlamaIndex round-robin in one process."""
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Queries, each with the same number of real candidate passages.
+
+    Attributes:
+        groups: ``(query, passages)`` pairs.
+        source: Where the passages came from.
+    """
+
+    groups: list[tuple[str, list[str]]]
+    source: str
+
+    @property
+    def pairs(self) -> int:
+        """Total (query, passage) pairs."""
+        return sum(len(p) for _, p in self.groups)
+
+
+def load_workload(dataset: str | Path, queries: int = 20, candidates: int = 50, seed: int = 0) -> Workload:
+    """``queries`` real queries of a BEIR dataset, each with ``candidates`` passages from its corpus.
+
+    Each query gets its judged-relevant passages (when the qrels name any) plus
+    passages drawn with a fixed seed, so the run is repeatable and passage lengths
+    follow the corpus.
+    """
+    from crossrank.evaluation.datasets import data_file, load_qrels
+
+    folder = Path(dataset)
+    corpus = load_corpus(data_file(folder, "corpus.jsonl"))
+    all_queries = load_queries(data_file(folder, "queries.jsonl"))
+    qrels: dict[str, dict[str, int]] = {}
+    for path in sorted((folder / "qrels").glob("*.tsv")):
+        for qid, docs in load_qrels(path).items():
+            qrels.setdefault(qid, {}).update(docs)
+    rng = random.Random(seed)
+    doc_ids = sorted(corpus)
+    query_ids = sorted(q for q in all_queries if q in qrels) or sorted(all_queries)
+    groups = []
+    for query_id in query_ids[:queries]:
+        chosen = [d for d in sorted(qrels.get(query_id, {})) if d in corpus][:candidates]
+        pool = [d for d in rng.sample(doc_ids, min(len(doc_ids), candidates + len(chosen))) if d not in chosen]
+        chosen += pool[: candidates - len(chosen)]
+        groups.append((all_queries[query_id], [corpus[d].passage for d in chosen]))
+    return Workload(groups=groups, source=str(folder))
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return float(statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1])
+
+
+def _scorer(model: str, backend: str, max_length: int | None) -> Any:
+    from crossrank import CrossEncoderScorer
+
+    return CrossEncoderScorer(model, backend=backend, device="cpu", max_length=max_length)
+
+
+def _engines(
+    name: str, model: str, backend: str, max_length: int | None
+) -> dict[str, Callable[[str, list[str]], Any]]:
+    """The calls under test for ``name``, each reranking one query's passages."""
+    if name == "baseline":
+        from sentence_transformers import CrossEncoder
+
+        cross_encoder = CrossEncoder(model, device="cpu", local_files_only=True)
+        return {"baseline": lambda query, passages: cross_encoder.predict([(query, p) for p in passages])}
+    scorer = _scorer(model, backend, max_length)
+    if name == "crossrank":
+        return {"crossrank": lambda query, passages: scorer.rerank(query, passages)}
+    if name != "adapters":
+        raise ValueError(f"unknown engine {name!r}; choose one of {ENGINES}")
+    from langchain_core.documents import Document
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from crossrank.langchain import CrossRankReranker
+    from crossrank.llama_index import CrossRankPostprocessor
+
+    reranker = CrossRankReranker(scorer=scorer, top_n=None)
+    postprocessor = CrossRankPostprocessor(scorer=scorer, top_n=None)
+    # Documents and nodes are built outside the timed call: a retriever hands them over ready.
+    documents: dict[str, list[Document]] = {}
+    nodes: dict[str, list[NodeWithScore]] = {}
+
+    def langchain_call(query: str, passages: list[str]) -> Any:
+        docs = documents.setdefault(query, [Document(page_content=p, metadata={"score": 1 / (i + 1)})
+                                            for i, p in enumerate(passages)])  # fmt: skip
+        return reranker.compress_documents(docs, query)
+
+    def llama_index_call(query: str, passages: list[str]) -> Any:
+        items = nodes.setdefault(query, [NodeWithScore(node=TextNode(text=p), score=1 / (i + 1))
+                                         for i, p in enumerate(passages)])  # fmt: skip
+        return postprocessor.postprocess_nodes(items, query_str=query)
+
+    return {
+        "bare scorer": lambda query, passages: scorer.rerank(query, passages),
+        "langchain": langchain_call,
+        "llama_index": llama_index_call,
+    }
+
+
+def _windows_per_pair(model: str, backend: str, max_length: int | None, workload: Workload) -> float:
+    scorer = _scorer(model, backend, max_length)
+    windows = [s.windows for group in scorer.score_many(workload.groups[:5]) for s in group]
+    return round(sum(windows) / len(windows), 2)
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux and bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def measure(
+    name: str,
+    model: str,
+    workload: Workload,
+    backend: str = "onnx",
+    repeats: int = 1,
+    max_length: int | None = None,
+) -> list[dict[str, Any]]:
+    """Time engine ``name`` reranking every query of ``workload``; throughput, latency, peak memory.
+
+    Latency is per query (all its candidates in one call); throughput is all pairs
+    over the total time of those calls. Several calls of one engine (``adapters``)
+    run round-robin query by query, so machine noise hits them alike.
+    """
+    started = time.perf_counter()
+    calls = _engines(name, model, backend, max_length)
+    load_s = time.perf_counter() - started
+    latencies: dict[str, list[float]] = {label: [] for label in calls}
+    for call in calls.values():
+        call(*workload.groups[0])  # warm-up: first-call allocations, lazy imports, thread pools
+    for _ in range(repeats):
+        for query, passages in workload.groups:
+            for label, call in calls.items():
+                t0 = time.perf_counter()
+                call(query, passages)
+                latencies[label].append(time.perf_counter() - t0)
+    results = []
+    for label, values in latencies.items():
+        results.append(
+            {
+                "engine": label,
+                "backend": "sentence-transformers" if name == "baseline" else backend,
+                "queries": len(values),
+                "pairs": workload.pairs * repeats,
+                "load_seconds": round(load_s, 2),
+                "pairs_per_second": round(workload.pairs * repeats / sum(values), 1),
+                "p50_ms": round(1000 * _percentile(values, 50), 1),
+                "p95_ms": round(1000 * _percentile(values, 95), 1),
+                "peak_rss_mb": _peak_rss_mb(),
+            }
+        )
+    if name == "crossrank":
+        results[0]["windows_per_pair"] = _windows_per_pair(model, backend, max_length, workload)
+    return results
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    import onnxruntime
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {
+        "cpu": cpu,
+        "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "load_average_1min": round(load, 2) if load is not None else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
+def run_isolated(
+    name: str,
+    model: str,
+    dataset: str | Path,
+    queries: int,
+    candidates: int,
+    backend: str,
+    repeats: int,
+    max_length: int | None = None,
+) -> list[dict[str, Any]]:
+    """``measure`` in a fresh Python process (clean peak memory, no shared warm state)."""
+    command = [
+        sys.executable, "-m", "crossrank.evaluation.speed", name, "--model", model, "--dataset", str(dataset),
+        "--queries", str(queries), "--candidates", str(candidates), "--backend", backend, "--repeats", str(repeats),
+    ] + (["--max-length", str(max_length)] if max_length else [])  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark of {name!r} failed:\n{done.stderr[-2000:]}")
+    result: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def compare(
+    model: str,
+    dataset: str | Path,
+    *,
+    queries: int = 20,
+    candidates: int = 50,
+    backend: str = "onnx",
+    repeats: int = 1,
+    engines: Sequence[str] = ENGINES,
+    isolated: bool = True,
+    max_length: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Measure every engine on the same workload and compute the ratios to the baseline.
+
+    Returns a JSON-ready dict: ``machine``, ``workload``, ``results`` (one per engine),
+    ``speedup`` (crossrank over baseline: throughput and p50) and
+    ``adapter_overhead`` (relative p50 increase over the bare scorer).
+    """
+    for name in engines:
+        if name not in ENGINES:
+            raise ValueError(f"unknown engine {name!r}; choose from {ENGINES}")
+    results: dict[str, dict[str, Any]] = {}
+    workload = None if isolated else load_workload(dataset, queries, candidates)
+    for name in engines:
+        if progress:
+            progress(name)
+        if isolated:
+            measured = run_isolated(name, model, dataset, queries, candidates, backend, repeats, max_length)
+        else:
+            assert workload is not None
+            measured = measure(name, model, workload, backend, repeats, max_length)
+        results.update({r["engine"]: r for r in measured})
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "workload": {"dataset": str(dataset), "queries": queries, "candidates_per_query": candidates,
+                     "repeats": repeats, "model": model, "max_length": max_length},
+        "results": list(results.values()),
+    }  # fmt: skip
+    if "baseline" in results and "crossrank" in results:
+        base, ours = results["baseline"], results["crossrank"]
+        report["speedup"] = {
+            "throughput": round(ours["pairs_per_second"] / base["pairs_per_second"], 2),
+            "p50_latency": round(base["p50_ms"] / ours["p50_ms"], 2),
+        }
+    if "bare scorer" in results:
+        bare = results["bare scorer"]["p50_ms"]
+        report["adapter_overhead"] = {
+            name: round(results[name]["p50_ms"] / bare - 1.0, 4) for name in ("langchain", "llama_index") if name in results
+        }
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The results as a Markdown table with the ratios underneath."""
+    lines = [
+        "| engine | backend | pairs/s | p50 ms | p95 ms | peak RSS MB | load s | windows/pair |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['engine']} | {r['backend']} | {r['pairs_per_second']} | {r['p50_ms']} | {r['p95_ms']} "
+            f"| {r['peak_rss_mb']} | {r['load_seconds']} | {r.get('windows_per_pair', '')} |"
+        )
+    if "speedup" in report:
+        s = report["speedup"]
+        lines += ["", f"crossrank / baseline: {s['throughput']}x throughput, {s['p50_latency']}x lower p50 latency."]
+    for name, overhead in report.get("adapter_overhead", {}).items():
+        lines.append(f"{name} adapter overhead over the bare scorer (p50): {overhead:+.1%}")
+    return "\n".join(lines)
+
+
+def _main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Measure one engine (used by `crossrank bench`).")
+    parser.add_argument("engine", choices=ENGINES)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--queries", type=int, default=20)
+    parser.add_argument("--candidates", type=int, default=50)
+    parser.add_argument("--backend", default="onnx")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--max-length", type=int, default=None)
+    args = parser.parse_args(argv)
+    workload = load_workload(args.dataset, args.queries, args.candidates)
+    print(json.dumps(measure(args.engine, args.model, workload, args.backend, args.repeats, args.max_length)))
+
+
+if __name__ == "__main__":
+    _main()
