@@ -29,6 +29,7 @@ _AREAS: tuple[str, ...] = (
     "crossrank.rag.cli",
     "crossrank.training.cli",
     "crossrank.server.cli",
+    "crossrank.evaluation.cli",
 )
 
 

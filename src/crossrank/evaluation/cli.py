@@ -1,0 +1,216 @@
+"""``crossrank eval``, ``crossrank calibrate`` and ``crossrank bench``.
+
+Example:
+    $ crossrank eval ../shared/data/scifact --split test --first-stage bm25 --top-k 100 --out runs/eval-scifact
+    $ crossrank calibrate ../shared/data/scifact --fit-split train --eval-split test --save
+    $ crossrank bench --dataset ../shared/data/scifact --quick
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+DEFAULT_DATA = Path("..") / "shared" / "data" / "scifact"
+
+
+def _scorer(model: Optional[str], backend: str, batch_size: Optional[int], calibrated: bool = True):  # type: ignore[no-untyped-def]
+    from crossrank import CrossEncoderScorer, ModelNotAvailableError
+
+    try:
+        return CrossEncoderScorer(
+            model, backend=backend, batch_size=batch_size, calibration="auto" if calibrated else None
+        )
+    except ModelNotAvailableError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--model") from exc
+
+
+def _load(dataset: Path, split: str):  # type: ignore[no-untyped-def]
+    from crossrank.evaluation.datasets import DatasetError, load_beir
+
+    try:
+        return load_beir(dataset, split)
+    except DatasetError as exc:
+        raise typer.BadParameter(str(exc), param_hint="DATASET") from exc
+
+
+def _print_metrics(result) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title=f"{result.summary['dataset']} / {result.summary['split']} ({result.table.queries} queries)")
+    table.add_column("run")
+    for metric in result.table.metrics:
+        table.add_column(metric, justify="right")
+    for name, scores in result.table.scores.items():
+        table.add_row(name, *[f"{scores[m]:.4f}" for m in result.table.metrics])
+    console.print(table)
+
+
+def eval_command(
+    dataset: Path = typer.Argument(..., help="BEIR-layout folder: corpus.jsonl[.gz], queries.jsonl, qrels/<split>.tsv."),
+    split: str = typer.Option("test", help="qrels split to evaluate."),
+    model: Optional[str] = typer.Option(None, help="Cross-encoder (path or hub id); default: the shipped model."),
+    backend: str = typer.Option("torch", help="torch or onnx (int8, CPU)."),
+    first_stage: str = typer.Option("bm25", help="bm25, dense, hybrid or run (with --run-file)."),
+    run_file: Optional[Path] = typer.Option(None, help="TREC run file used as the first stage."),
+    top_k: int = typer.Option(100, min=1, help="Candidates per query passed to the reranker."),
+    max_queries: Optional[int] = typer.Option(None, min=1, help="Only the first N judged queries (by id)."),
+    fusion: str = typer.Option("rrf", help="ranx fusion of first-stage and rerank scores (rrf, wsum, ...)."),
+    encoder: Optional[str] = typer.Option(None, help="Bi-encoder for dense/hybrid; default all-MiniLM-L6-v2."),
+    qdrant_path: Optional[Path] = typer.Option(None, help="On-disk embedded Qdrant folder (default: in memory)."),
+    batch_size: Optional[int] = typer.Option(None, min=1, help="Scorer batch size (default: the backend's)."),
+    out: Path = typer.Option(Path("eval-results"), help="Folder for results.json, report.md and plots."),
+    thresholds: bool = typer.Option(True, help="Also sweep the relevance threshold."),
+    save_run: bool = typer.Option(True, help="Write the first-stage, reranked and fused runs in TREC format."),
+) -> None:
+    """Evaluate reranking on a labelled dataset: first stage vs reranked vs fused, plus a threshold sweep."""
+    from crossrank.evaluation.datasets import DatasetError, save_trec_run
+    from crossrank.evaluation.evaluate import evaluate_dataset
+    from crossrank.evaluation.report import write_report
+
+    data = _load(dataset, split)
+    scorer = _scorer(model, backend, batch_size)
+    console.print(
+        f"{data.name}/{split}: {len(data.queries)} judged queries, {len(data.corpus)} documents; "
+        f"model {scorer.model_name} ({scorer.backend.name})"
+    )
+    try:
+        result = evaluate_dataset(
+            scorer,
+            data,
+            first_stage,
+            top_k_candidates=top_k,
+            max_queries=max_queries,
+            fusion=fusion,
+            run_file=run_file,
+            encoder=encoder,
+            qdrant_path=qdrant_path,
+            thresholds=thresholds,
+            show_progress_bar=True,
+        )
+    except (DatasetError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    files = write_report(out, result.summary, result.table, result.thresholds, result.baseline)
+    if save_run:
+        for name, run in result.runs.items():
+            slug = name.split(" ")[0]
+            files[f"run_{slug}"] = save_trec_run(run, out / f"{slug}.run", tag=slug)
+    _print_metrics(result)
+    if result.thresholds is not None:
+        suggestion = result.thresholds.suggest(0.1)
+        if suggestion is not None:
+            console.print(
+                f"Gate: min_probability={suggestion.threshold:.2f} lets {suggestion.let_through_irrelevant:.0%} "
+                f"of irrelevant top passages through and withholds {suggestion.withheld_relevant:.0%} of relevant ones."
+            )
+    console.print("Wrote " + ", ".join(str(p) for p in files.values()))
+
+
+def calibrate_command(
+    dataset: Path = typer.Argument(..., help="BEIR-layout folder with labelled queries."),
+    fit_split: str = typer.Option("train", help="qrels split to fit on."),
+    eval_split: str = typer.Option("test", help="qrels split to measure ECE and pick the threshold on."),
+    model: Optional[str] = typer.Option(None, help="Cross-encoder (path or hub id); default: the shipped model."),
+    backend: str = typer.Option("torch", help="torch or onnx."),
+    method: str = typer.Option("platt", help="platt (slope and offset) or temperature (slope only)."),
+    top_k: int = typer.Option(20, min=1, help="BM25 candidates per query used as labelled pairs."),
+    max_queries: Optional[int] = typer.Option(200, min=1, help="Judged queries per split (first N by id)."),
+    target_precision: float = typer.Option(0.8, min=0.01, max=1.0, help="Precision the suggested threshold must reach."),
+    save: bool = typer.Option(False, help="Save crossrank_calibration.json beside the model (then applied automatically)."),
+    out: Optional[Path] = typer.Option(None, help="Also write the report as JSON here."),
+) -> None:
+    """Fit temperature or Platt scaling on labelled pairs, report ECE before/after, suggest a threshold."""
+    from crossrank.evaluation.calibration import calibrate, labelled_pairs
+    from crossrank.evaluation.evaluate import first_stage_run, select_queries
+    from crossrank.evaluation.rerank import rerank_run
+
+    if method not in ("platt", "temperature"):
+        raise typer.BadParameter(f"unknown method {method!r}; choose platt or temperature", param_hint="--method")
+    scorer = _scorer(model, backend, None, calibrated=False)
+    pairs = []
+    for split in (fit_split, eval_split):
+        data = _load(dataset, split)
+        queries = select_queries(data, max_queries)
+        candidates = first_stage_run(data, queries, "bm25", top_k)
+        console.print(f"scoring {split}: {len(queries)} queries x {top_k} BM25 candidates")
+        reranked = rerank_run(scorer, queries, data.passages(), candidates, show_progress_bar=True)
+        pairs.append(labelled_pairs(reranked.logits, {q: data.qrels[q] for q in queries}))
+    try:
+        report = calibrate(*pairs[0], *pairs[1], method=method, target_precision=target_precision)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    cal = report.calibration
+    console.print(
+        f"{cal.method}: probability = sigmoid({cal.a:.4f} * logit + {cal.b:.4f}); fitted on {report.fit_pairs} "
+        f"pairs ({report.fit_positives} relevant)"
+    )
+    console.print(
+        f"ECE on {eval_split} ({report.eval_pairs} pairs): {report.ece_before:.4f} before -> {report.ece_after:.4f} after"
+    )
+    if report.suggested_threshold is None:
+        console.print(f"No threshold reaches precision {target_precision:.2f} on {eval_split}.")
+    else:
+        console.print(
+            f"Suggested min_probability for precision >= {target_precision:.2f}: {report.suggested_threshold:.3f}"
+        )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"model": scorer.model_name, **report.to_dict()}, indent=2) + "\n", encoding="utf-8")
+        console.print(f"Wrote {out}")
+    if save:
+        path = cal.save(scorer.backend.model_path)
+        console.print(f"Saved {path}; scorers of this model now apply it automatically.")
+
+
+def bench_command(
+    model: Optional[str] = typer.Option(None, help="Cross-encoder directory; default: the shipped model."),
+    dataset: Path = typer.Option(DEFAULT_DATA, help="BEIR-layout folder whose passages are reranked."),
+    queries: int = typer.Option(20, min=1, help="Queries (each reranks --candidates passages)."),
+    candidates: int = typer.Option(50, min=1, help="Candidates per query."),
+    backend: str = typer.Option("onnx", help="crossrank's backend: onnx (best on CPU) or torch."),
+    max_length: Optional[int] = typer.Option(None, min=8, help="crossrank window size (default: the model's)."),
+    repeats: int = typer.Option(1, min=1, help="Passes over the queries."),
+    quick: bool = typer.Option(False, help="A smoke run: 2 queries x 8 candidates, one process, seconds."),
+    out: Optional[Path] = typer.Option(None, help="Write the results as JSON here."),
+) -> None:
+    """Speed: CrossEncoder.predict (defaults) vs crossrank's best CPU settings, plus adapter overhead."""
+    from crossrank import resolve_model
+    from crossrank.evaluation.speed import compare, markdown
+
+    try:
+        path = resolve_model(model).path
+    except Exception as exc:
+        raise typer.BadParameter(str(exc), param_hint="--model") from exc
+    if not dataset.is_dir():
+        raise typer.BadParameter(f"{dataset} is not a directory; pass a BEIR dataset folder", param_hint="--dataset")
+    if quick:
+        queries, candidates, repeats = 2, 8, 1
+    report = compare(
+        path,
+        dataset,
+        queries=queries,
+        candidates=candidates,
+        backend=backend,
+        repeats=repeats,
+        isolated=not quick,
+        max_length=max_length,
+        progress=lambda name: console.print(f"measuring {name} ..."),
+    )
+    console.print(markdown(report))
+    console.print(f"machine: {report['machine']}")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        console.print(f"Wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``eval``, ``calibrate`` and ``bench`` to the ``crossrank`` command line."""
+    app.command("eval")(eval_command)
+    app.command("calibrate")(calibrate_command)
+    app.command("bench")(bench_command)
