@@ -47,11 +47,15 @@ def _fail(message: str) -> None:
 
 
 def _quiet_model_loading() -> None:
-    # Weight-loading progress bars from transformers would bury the answer.
+    # Weight-loading progress bars from transformers would bury the answer, and pypdf's
+    # warnings about a broken file repeat what the ingest report already says about it.
+    import logging
+
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 def _short(text: str, width: int = 90) -> str:
