@@ -28,7 +28,10 @@ class ServerSettings(BaseSettings):
         >>> del os.environ["CROSSRANK_MAX_DOCUMENTS"]
     """
 
-    model_config = SettingsConfigDict(env_prefix="CROSSRANK_", extra="ignore", validate_default=True)
+    # Empty variables mean "use the default", as in docker-compose.yml (${VAR:-}).
+    model_config = SettingsConfigDict(
+        env_prefix="CROSSRANK_", extra="ignore", validate_default=True, env_ignore_empty=True
+    )
 
     # -- the model ------------------------------------------------------------------
     model: str | None = Field(None, description="Reranker: local directory or hub id; empty for the shipped default.")
