@@ -81,7 +81,7 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, method: Method = "pl
     """Fit ``probability = sigmoid(a * logit + b)`` by maximum likelihood.
 
     ``platt`` fits ``a`` and ``b`` (scikit-learn logistic regression on the logit,
-    unregularised); ``temperature`` fits ``a = 1/T`` with ``b = 0`` (scipy).
+    lightly regularised); ``temperature`` fits ``a = 1/T`` with ``b = 0`` (scipy).
 
     Raises:
         ValueError: Fewer than one positive and one negative pair, an unknown method,
@@ -101,7 +101,9 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, method: Method = "pl
     if method == "platt":
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000)
+        # Mild L2 (C=1): on cleanly separated pairs an unregularised fit drives the slope
+        # to infinity and turns every probability into 0 or 1.
+        model = LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000)
         model.fit(logits.reshape(-1, 1), labels)
         a, b = float(model.coef_[0, 0]), float(model.intercept_[0])
     else:

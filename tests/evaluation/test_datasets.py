@@ -1,0 +1,84 @@
+"""BEIR and TREC loading: what loads, and errors that name the file and line."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from crossrank.evaluation.datasets import DatasetError, load_beir, load_trec_run, save_trec_run
+from tiny_model import QA
+
+
+def test_loads_beir_layout(beir_dir: Path) -> None:
+    data = load_beir(beir_dir, "test")
+    assert len(data.corpus) == 2 * len(QA)
+    assert len(data.queries) == len(QA)
+    assert data.qrels["q03"] == {"pos3": 1}
+    assert data.passages()["pos0"] == QA[0][1]
+    assert data.unjudged_queries == 0
+
+
+def test_gzipped_corpus_and_title(beir_dir: Path) -> None:
+    lines = (beir_dir / "corpus.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    lines[0] = json.dumps({**first, "title": "Passwords"})
+    with gzip.open(beir_dir / "corpus.jsonl.gz", "wt") as handle:
+        handle.write("\n".join(lines) + "\n")
+    (beir_dir / "corpus.jsonl").unlink()
+    assert load_beir(beir_dir).passages()["pos0"] == f"Passwords. {QA[0][1]}"
+
+
+def test_queries_without_judgements_are_counted_not_evaluated(beir_dir: Path) -> None:
+    qrels = beir_dir / "qrels" / "test.tsv"
+    qrels.write_text("\n".join(qrels.read_text().splitlines()[:3]) + "\n")  # header + 2 judgements
+    data = load_beir(beir_dir)
+    assert sorted(data.queries) == ["q00", "q01"]
+    assert data.unjudged_queries == len(QA) - 2
+
+
+@pytest.mark.parametrize(
+    ("target", "content", "expected"),
+    [
+        ("corpus.jsonl", '{"_id": "a", "text": "ok"}\n{"_id": "b", "text": \n', r"corpus.jsonl:2: not valid JSON"),
+        ("corpus.jsonl", '{"_id": "a", "text": "ok"}\n{"text": "no id"}\n', r"corpus.jsonl:2: missing field '_id'"),
+        ("corpus.jsonl", '{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}\n', r"corpus.jsonl:2: duplicate"),
+        ("queries.jsonl", '{"_id": "q00", "text": ""}\n', r"queries.jsonl:1: query 'q00' has empty text"),
+        ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq00\tpos0\n", r"test.tsv:2: expected 3 tab-separated"),
+        ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq00\tpos0\thigh\n", r"test.tsv:2: score 'high'"),
+        ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq00\tpos0\t1\nq00\tnope\t1\n", r"test.tsv:3: document id 'nope'"),
+        ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq99\tpos0\t1\n", r"test.tsv:2: query id 'q99'"),
+    ],
+)
+def test_bad_input_names_file_and_line(beir_dir: Path, target: str, content: str, expected: str) -> None:
+    (beir_dir / target).write_text(content)
+    with pytest.raises(DatasetError, match=expected):
+        load_beir(beir_dir)
+
+
+def test_missing_split_lists_available(beir_dir: Path) -> None:
+    with pytest.raises(DatasetError, match=r"dev.tsv: no such split; available splits: \['test'\]"):
+        load_beir(beir_dir, "dev")
+
+
+def test_trec_run_round_trip(tmp_path: Path) -> None:
+    run = {"q1": {"d1": 0.5, "d2": 2.0}, "q2": {"d3": 1.0}}
+    path = save_trec_run(run, tmp_path / "x.run", tag="t")
+    assert path.read_text().splitlines()[0] == "q1 Q0 d2 1 2.000000 t"
+    assert load_trec_run(path) == run
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("q1 Q0 d1 1 0.5\n", r"x.run:1: expected 6 columns"),
+        ("q1 Q0 d1 1 0.5 t\nq1 Q0 d2 two 0.4 t\n", r"x.run:2: rank 'two'"),
+        ("q1 Q0 d1 1 0.5 t\nq1 Q0 d1 2 0.4 t\n", r"x.run:2: document 'd1' appears twice"),
+    ],
+)
+def test_bad_trec_run(tmp_path: Path, content: str, expected: str) -> None:
+    (tmp_path / "x.run").write_text(content)
+    with pytest.raises(DatasetError, match=expected):
+        load_trec_run(tmp_path / "x.run")
