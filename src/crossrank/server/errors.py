@@ -74,7 +74,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 reason = (error.get("ctx") or {}).get("error", "invalid JSON")
                 return error_response(400, f"request body is not valid JSON: {reason} at position {where}", errors)
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
-        message = f"{location(first.get('loc', ('body',)))}: {first.get('msg', 'invalid value')}"
+        reason = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        message = f"{location(first.get('loc', ('body',)))}: {reason}"
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         return error_response(422, message, errors)
