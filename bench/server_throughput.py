@@ -83,10 +83,28 @@ def start_server(model: str, max_batch_size: int, max_wait_ms: float) -> tuple[s
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     # A benchmark measures throughput, not the overload guard: no request should time out.
-    env = {**os.environ, "CROSSRANK_LOG_LEVEL": "warning", "HF_HUB_OFFLINE": "1", "CROSSRANK_REQUEST_TIMEOUT_S": "600"}
+    env = {
+        **os.environ,
+        "CROSSRANK_LOG_LEVEL": "warning",
+        "HF_HUB_OFFLINE": "1",
+        "CROSSRANK_REQUEST_TIMEOUT_S": "600",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "crossrank.server", "--model", model, "--device", "cpu", "--port", str(port),
-         "--max-batch-size", str(max_batch_size), "--max-wait-ms", str(max_wait_ms)],
+        [
+            sys.executable,
+            "-m",
+            "crossrank.server",
+            "--model",
+            model,
+            "--device",
+            "cpu",
+            "--port",
+            str(port),
+            "--max-batch-size",
+            str(max_batch_size),
+            "--max-wait-ms",
+            str(max_wait_ms),
+        ],
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
@@ -105,7 +123,9 @@ def start_server(model: str, max_batch_size: int, max_wait_ms: float) -> tuple[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", required=True, help="reranker directory")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--queries", type=int, default=48)
@@ -133,7 +153,9 @@ def main() -> None:
             rate, median_latency = asyncio.run(server_pairs_per_s(url, groups, args.clients))
             served.append(rate)
             latency.append(median_latency)
-            print(f"run {repeat + 1}: offline {offline[-1]:.1f} pairs/s, server {rate:.1f} pairs/s", flush=True)
+            print(
+                f"run {repeat + 1}: offline {offline[-1]:.1f} pairs/s, server {rate:.1f} pairs/s", flush=True
+            )
         batches = httpx.get(f"{url}/metrics").text
     finally:
         process.terminate()
@@ -146,13 +168,17 @@ def main() -> None:
     mean_requests = sample("crossrank_batch_requests_sum") / max(n_batches, 1)
     off, srv = statistics.median(offline), statistics.median(served)
     print(f"machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}")
-    print(f"model: {args.model}; {len(groups)} queries x 10 candidates = {pairs} pairs; "
-          f"{args.clients} clients; max_batch_size={args.max_batch_size} max_wait_ms={args.max_wait_ms}")
+    print(
+        f"model: {args.model}; {len(groups)} queries x 10 candidates = {pairs} pairs; "
+        f"{args.clients} clients; max_batch_size={args.max_batch_size} max_wait_ms={args.max_wait_ms}"
+    )
     print(f"offline score_many:   {off:8.1f} pairs/s  (runs: {', '.join(f'{x:.1f}' for x in offline)})")
     print(f"server /rerank:       {srv:8.1f} pairs/s  (runs: {', '.join(f'{x:.1f}' for x in served)})")
     print(f"server / offline:     {srv / off:8.2f}")
-    print(f"median request latency: {statistics.median(latency) * 1000:.0f} ms; "
-          f"mean requests per model batch: {mean_requests:.1f}")
+    print(
+        f"median request latency: {statistics.median(latency) * 1000:.0f} ms; "
+        f"mean requests per model batch: {mean_requests:.1f}"
+    )
 
 
 if __name__ == "__main__":

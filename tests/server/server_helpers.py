@@ -42,7 +42,9 @@ class RunningServer:
 
 
 @contextmanager
-def run_server(settings: ServerSettings, *, ready_timeout_s: float = 120.0, **app_kwargs: Any) -> Iterator[RunningServer]:
+def run_server(
+    settings: ServerSettings, *, ready_timeout_s: float = 120.0, **app_kwargs: Any
+) -> Iterator[RunningServer]:
     """Start a real server, wait until /readyz is 200 (or /healthz when not expecting ready), stop it after."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from server_helpers import updated, run_server, wait_ready
+from server_helpers import run_server, updated, wait_ready
 from tiny_model import QA
 
 from crossrank.server import ServerSettings
@@ -66,7 +66,9 @@ def _closed_port() -> int:
 
 
 def test_relevant_question_is_answered_with_sources(answer_server) -> None:
-    response = httpx.post(f"{answer_server.url}/v1/answer", json={"question": QUESTION, "include_trace": True}, timeout=120)
+    response = httpx.post(
+        f"{answer_server.url}/v1/answer", json={"question": QUESTION, "include_trace": True}, timeout=120
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["verdict"] == "relevant" and body["answered"] is True
@@ -77,7 +79,9 @@ def test_relevant_question_is_answered_with_sources(answer_server) -> None:
 
 def test_unrelated_question_is_refused_with_a_reason(answer_server) -> None:
     body = httpx.post(
-        f"{answer_server.url}/v1/answer", json={"question": QA[-1][0]}, timeout=120  # its passage is not ingested
+        f"{answer_server.url}/v1/answer",
+        json={"question": QA[-1][0]},
+        timeout=120,  # its passage is not ingested
     ).json()
     assert body["verdict"] == "none", body
     assert body["answered"] is False and body["sources"] == [] and "threshold" in body["message"]
@@ -92,10 +96,14 @@ def test_answer_input_errors(answer_server) -> None:
 
 
 def test_generator_timing_out(server_settings: ServerSettings, rag_corpus, silent_endpoint: str) -> None:
-    rag = updated(rag_corpus, **{
-        "generator": "api", "generator_base_url": silent_endpoint, "generator_api_key": "unused",
-        "generator_model": "any", "generation_timeout_s": 1.0,
-    })
+    rag = updated(
+        rag_corpus,
+        generator="api",
+        generator_base_url=silent_endpoint,
+        generator_api_key="unused",
+        generator_model="any",
+        generation_timeout_s=1.0,
+    )
     with run_server(server_settings, answer_service=AnswerService(rag)) as running:
         wait_ready(running.url)
         started = time.monotonic()
@@ -105,22 +113,29 @@ def test_generator_timing_out(server_settings: ServerSettings, rag_corpus, silen
         assert body["answered"] is False and "timed out" in body["generation_error"]
         assert body["sources"], "the relevant passages are still returned"
         assert time.monotonic() - started < 60
-        assert httpx.post(f"{running.url}/rerank", json={"query": QUESTION, "texts": [POSITIVE]}).status_code == 200
+        assert (
+            httpx.post(f"{running.url}/rerank", json={"query": QUESTION, "texts": [POSITIVE]}).status_code
+            == 200
+        )
 
-    slow = updated(rag, **{"generation_timeout_s": 6.0})  # outlives the 1 s answer deadline
-    with run_server(updated(server_settings, **{"answer_timeout_s": 1.0}),
-                    answer_service=AnswerService(slow)) as running:
+    slow = updated(rag, generation_timeout_s=6.0)  # outlives the 1 s answer deadline
+    with run_server(
+        updated(server_settings, answer_timeout_s=1.0), answer_service=AnswerService(slow)
+    ) as running:
         wait_ready(running.url)
         response = httpx.post(f"{running.url}/v1/answer", json={"question": QUESTION}, timeout=120)
         assert response.status_code == 503
         assert "CROSSRANK_ANSWER_TIMEOUT_S" in response.json()["message"]
         assert httpx.get(f"{running.url}/healthz").status_code == 200
-        assert httpx.post(f"{running.url}/rerank", json={"query": QUESTION, "texts": [POSITIVE]}).status_code == 200
+        assert (
+            httpx.post(f"{running.url}/rerank", json={"query": QUESTION, "texts": [POSITIVE]}).status_code
+            == 200
+        )
 
 
 def test_qdrant_unreachable(server_settings: ServerSettings, rag_corpus) -> None:
     port = _closed_port()
-    rag = updated(rag_corpus, **{"qdrant_url": f"http://127.0.0.1:{port}", "qdrant_timeout_s": 1.0})
+    rag = updated(rag_corpus, qdrant_url=f"http://127.0.0.1:{port}", qdrant_timeout_s=1.0)
     with run_server(server_settings, answer_service=AnswerService(rag, retry_s=0.5)) as running:
         deadline = time.monotonic() + 60
         while True:

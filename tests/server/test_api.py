@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from server_helpers import updated, RunningServer, run_server, wait_ready
+from server_helpers import RunningServer, run_server, updated, wait_ready
 
 from crossrank import RelevancePolicy
 from crossrank.server import ServerSettings
@@ -37,7 +37,9 @@ def test_cohere_shape_matches_the_scorer(client: httpx.Client, scorer) -> None:
 
 
 def test_cohere_without_return_documents_omits_them(client: httpx.Client) -> None:
-    body = client.post("/v2/rerank", json={"query": QUERY, "documents": [ON_TOPIC, OFF_TOPIC], "top_n": 1}).json()
+    body = client.post(
+        "/v2/rerank", json={"query": QUERY, "documents": [ON_TOPIC, OFF_TOPIC], "top_n": 1}
+    ).json()
     assert len(body["results"]) == 1 and "document" not in body["results"][0]
     assert body["results"][0]["index"] == 0
     assert [(d["index"], d["drop_reason"]) for d in body["dropped"]] == [(1, "beyond_top_n")]
@@ -47,12 +49,16 @@ def test_gate_drops_with_reasons_and_verdicts(client: httpx.Client, scorer) -> N
     body = client.post(
         "/v1/rerank", json={"query": QUERY, "documents": [OFF_TOPIC, ON_TOPIC], "min_probability": 0.5}
     ).json()
-    want = RelevancePolicy(min_probability=0.5).apply(QUERY, [OFF_TOPIC, ON_TOPIC], scorer.score(QUERY, [OFF_TOPIC, ON_TOPIC]))
+    want = RelevancePolicy(min_probability=0.5).apply(
+        QUERY, [OFF_TOPIC, ON_TOPIC], scorer.score(QUERY, [OFF_TOPIC, ON_TOPIC])
+    )
     assert [r["index"] for r in body["results"]] == [d.index for d in want.kept] == [1]
     assert [(d["index"], d["drop_reason"]) for d in body["dropped"]] == [(0, "below_min_probability")]
     assert body["threshold"] == 0.5 and body["verdict"] == "relevant"
 
-    none = client.post("/v1/rerank", json={"query": QUERY, "documents": [OFF_TOPIC], "min_probability": 0.9}).json()
+    none = client.post(
+        "/v1/rerank", json={"query": QUERY, "documents": [OFF_TOPIC], "min_probability": 0.9}
+    ).json()
     assert none["verdict"] == "none" and none["results"] == []
     weak = client.post(
         "/v1/rerank", json={"query": QUERY, "documents": [OFF_TOPIC], "min_probability": 0.9, "min_keep": 1}
@@ -67,7 +73,9 @@ def test_tei_shape(client: httpx.Client, scorer) -> None:
     assert [r["index"] for r in probs] == [1, 0]
     assert probs[0]["text"] == ON_TOPIC
     assert math.isclose(probs[0]["score"], expected[1].probability, abs_tol=1e-4)
-    raw = client.post("/rerank", json={"query": QUERY, "texts": texts, "raw_scores": True, "truncate": True}).json()
+    raw = client.post(
+        "/rerank", json={"query": QUERY, "texts": texts, "raw_scores": True, "truncate": True}
+    ).json()
     assert "text" not in raw[0]
     assert math.isclose(raw[0]["score"], expected[1].logit, abs_tol=1e-3)
 
@@ -96,14 +104,18 @@ def test_empty_document_list_is_an_empty_answer(client: httpx.Client) -> None:
         ("/rerank", {"query": "q", "texts": "not a list"}, 422, "texts"),
     ],
 )
-def test_bad_input_gets_a_clear_4xx(client: httpx.Client, path: str, payload: dict, status: int, names: str) -> None:
+def test_bad_input_gets_a_clear_4xx(
+    client: httpx.Client, path: str, payload: dict, status: int, names: str
+) -> None:
     response = client.post(path, json=payload)
     assert response.status_code == status, response.text
     assert names in response.json()["message"]
 
 
 def test_malformed_json_is_400_with_position(client: httpx.Client) -> None:
-    response = client.post("/v1/rerank", content=b'{"query": "q", "documents": [', headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/rerank", content=b'{"query": "q", "documents": [', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["message"] and "position" in response.json()["message"]
 
@@ -147,7 +159,7 @@ def test_health_ready_and_metrics(client: httpx.Client, server: RunningServer) -
 
 
 def test_cache_hits_are_counted(server_settings: ServerSettings) -> None:
-    with run_server(updated(server_settings, **{"cache_size": 100})) as running:
+    with run_server(updated(server_settings, cache_size=100)) as running:
         wait_ready(running.url)
         payload = {"query": QUERY, "texts": [ON_TOPIC, OFF_TOPIC]}
         assert httpx.post(f"{running.url}/rerank", json=payload).status_code == 200
@@ -157,7 +169,7 @@ def test_cache_hits_are_counted(server_settings: ServerSettings) -> None:
 
 
 def test_api_key(server_settings: ServerSettings) -> None:
-    with run_server(updated(server_settings, **{"api_key": "s3cret"})) as running:
+    with run_server(updated(server_settings, api_key="s3cret")) as running:
         wait_ready(running.url)  # health and readiness stay open for probes
         payload = {"query": QUERY, "documents": [ON_TOPIC]}
         missing = httpx.post(f"{running.url}/v1/rerank", json=payload)
@@ -165,14 +177,17 @@ def test_api_key(server_settings: ServerSettings) -> None:
         assert "Authorization: Bearer" in missing.json()["message"]
         wrong = httpx.post(f"{running.url}/v1/rerank", json=payload, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
-        ok = httpx.post(f"{running.url}/rerank", json={"query": QUERY, "texts": [ON_TOPIC]},
-                        headers={"Authorization": "Bearer s3cret"})
+        ok = httpx.post(
+            f"{running.url}/rerank",
+            json={"query": QUERY, "texts": [ON_TOPIC]},
+            headers={"Authorization": "Bearer s3cret"},
+        )
         assert ok.status_code == 200
         assert running.metric("crossrank_rejected_requests_total", reason="unauthorized") == 2
 
 
 def test_model_that_cannot_load_is_reported_not_ready(server_settings: ServerSettings, tmp_path) -> None:
-    with run_server(updated(server_settings, **{"model": str(tmp_path / "missing-model")})) as running:
+    with run_server(updated(server_settings, model=str(tmp_path / "missing-model"))) as running:
         for _ in range(200):
             ready = httpx.get(f"{running.url}/readyz")
             if "failed" in ready.json()["checks"]["model"]:

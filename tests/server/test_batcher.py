@@ -37,7 +37,9 @@ async def test_batches_respect_max_batch_size(scorer) -> None:
     await batcher.start()
     try:
         big = ["word " * 5] * 9  # bigger than a batch: scored alone, never split or refused
-        results = await asyncio.gather(*(batcher.submit(q, texts) for q, texts in GROUPS), batcher.submit("q?", big))
+        results = await asyncio.gather(
+            *(batcher.submit(q, texts) for q, texts in GROUPS), batcher.submit("q?", big)
+        )
     finally:
         await batcher.stop()
     assert len(results[-1]) == 9
@@ -52,7 +54,9 @@ async def test_a_failing_request_does_not_fail_the_others(scorer) -> None:
         # A non-string text makes score_many raise for the whole batch; the batcher then
         # scores request by request, so only the bad request gets the error.
         outcomes = await asyncio.gather(
-            batcher.submit(*GROUPS[0]), batcher.submit("q", ["fine", None]), batcher.submit(*GROUPS[1]),
+            batcher.submit(*GROUPS[0]),
+            batcher.submit("q", ["fine", None]),
+            batcher.submit(*GROUPS[1]),
             return_exceptions=True,
         )
     finally:
@@ -77,7 +81,9 @@ async def test_cancelled_requests_are_not_scored(scorer) -> None:
             await drop
     finally:
         await batcher.stop()
-    assert sum(s.documents for s in stats) == len(GROUPS[0][1])  # the 7 cancelled documents never hit the model
+    assert sum(s.documents for s in stats) == len(
+        GROUPS[0][1]
+    )  # the 7 cancelled documents never hit the model
 
 
 async def test_full_queue_and_closed_batcher_refuse(scorer) -> None:

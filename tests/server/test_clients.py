@@ -21,7 +21,11 @@ QUERY, ON_TOPIC, OFF_TOPIC = QA[0]
 def test_cohere_v1_client(server: RunningServer, scorer) -> None:
     client = cohere.Client(api_key="unused", base_url=server.url)
     response = client.rerank(
-        model="rerank-english-v3.0", query=QUERY, documents=[OFF_TOPIC, ON_TOPIC], top_n=2, return_documents=True
+        model="rerank-english-v3.0",
+        query=QUERY,
+        documents=[OFF_TOPIC, ON_TOPIC],
+        top_n=2,
+        return_documents=True,
     )
     expected = scorer.score(QUERY, [OFF_TOPIC, ON_TOPIC])
     assert [r.index for r in response.results] == [1, 0]

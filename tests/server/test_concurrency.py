@@ -31,12 +31,16 @@ async def test_concurrent_clients_get_the_scorers_answers(server: RunningServer,
     plans = [_requests(seed) for seed in range(CLIENTS)]
     batches_before = server.metric("crossrank_batch_requests_count")
 
-    async def one_client(plan: list[tuple[str, list[str]]], use_tei: bool) -> list[list[tuple[int, float, float]]]:
+    async def one_client(
+        plan: list[tuple[str, list[str]]], use_tei: bool
+    ) -> list[list[tuple[int, float, float]]]:
         answers = []
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
             for query, texts in plan:
                 if use_tei:
-                    response = await http.post("/rerank", json={"query": query, "texts": texts, "raw_scores": True})
+                    response = await http.post(
+                        "/rerank", json={"query": query, "texts": texts, "raw_scores": True}
+                    )
                     assert response.status_code == 200, response.text
                     answers.append([(r["index"], r["score"], math.nan) for r in response.json()])
                 else:

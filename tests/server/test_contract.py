@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
-from server_helpers import RunningServer, run_server, wait_ready  # noqa: E402
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+from server_helpers import RunningServer, run_server, wait_ready
 
-from crossrank.server import ServerSettings  # noqa: E402
+from crossrank.server import ServerSettings
 
 EXAMPLES_PER_OPERATION = 40
 
@@ -56,4 +56,6 @@ def test_generated_requests_never_get_a_server_error(case, contract_server: Runn
     # Schema-valid input may still break a per-deployment limit (CROSSRANK_MAX_DOCUMENTS, characters,
     # min_keep <= top_n) and get the documented 422, so "valid data is accepted" is not checked;
     # every other check is, including "no 5xx" and "the answer matches the documented schema".
-    case.call_and_validate(base_url=contract_server.url, timeout=60, excluded_checks=[positive_data_acceptance])
+    case.call_and_validate(
+        base_url=contract_server.url, timeout=60, excluded_checks=[positive_data_acceptance]
+    )

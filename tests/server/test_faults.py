@@ -18,7 +18,7 @@ import time
 
 import httpx
 import pytest
-from server_helpers import updated, run_server, wait_ready
+from server_helpers import run_server, updated, wait_ready
 from tiny_model import QA
 
 from crossrank.server import ServerSettings
@@ -28,8 +28,12 @@ LONG_TEXT = "The login page offers a link to reset a forgotten password by email
 
 
 def _big_settings(base: ServerSettings, **update) -> ServerSettings:
-    limits = {"max_documents": 1000, "max_document_chars": 5_000, "max_request_chars": 2_000_000,
-              "max_body_bytes": 5_000_000}
+    limits = {
+        "max_documents": 1000,
+        "max_document_chars": 5_000,
+        "max_request_chars": 2_000_000,
+        "max_body_bytes": 5_000_000,
+    }
     return updated(base, **{**limits, **update})
 
 
@@ -37,7 +41,9 @@ def _serves(url: str, scorer, deadline_s: float = 60.0) -> None:
     """The server answers a normal request correctly again within the deadline."""
     deadline = time.monotonic() + deadline_s
     while True:
-        response = httpx.post(f"{url}/rerank", json={"query": QUERY, "texts": [ON_TOPIC, OFF_TOPIC]}, timeout=60)
+        response = httpx.post(
+            f"{url}/rerank", json={"query": QUERY, "texts": [ON_TOPIC, OFF_TOPIC]}, timeout=60
+        )
         if response.status_code == 200:
             assert [r["index"] for r in response.json()] == [0, 1]
             want = scorer.score(QUERY, [ON_TOPIC])[0].probability
@@ -69,7 +75,10 @@ def test_full_queue_is_429_and_the_rest_are_served(server_settings: ServerSettin
         async def burst() -> list[httpx.Response]:
             async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
                 return await asyncio.gather(
-                    *(http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 4}) for _ in range(10))
+                    *(
+                        http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 4})
+                        for _ in range(10)
+                    )
                 )
 
         responses = asyncio.run(burst())
@@ -87,9 +96,12 @@ def test_client_hanging_up_mid_batch(server_settings: ServerSettings, scorer) ->
 
         async def scenario() -> list[httpx.Response]:
             async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
+
                 async def impatient() -> None:
                     with pytest.raises(httpx.TimeoutException):
-                        await http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 300}, timeout=0.5)
+                        await http.post(
+                            "/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 300}, timeout=0.5
+                        )
 
                 others = [http.post("/rerank", json={"query": q, "texts": [p, n]}) for q, p, n in QA[:6]]
                 results = await asyncio.gather(impatient(), *others)
@@ -114,7 +126,9 @@ def test_graceful_shutdown_finishes_in_flight_requests(server_settings: ServerSe
         async def scenario() -> list[httpx.Response]:
             async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
                 requests = [
-                    asyncio.ensure_future(http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 40}))
+                    asyncio.ensure_future(
+                        http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 40})
+                    )
                     for _ in range(4)
                 ]
                 deadline = time.monotonic() + 30
@@ -138,8 +152,19 @@ def test_serve_command_drains_on_sigterm(tiny_model_dir: str) -> None:
         port = probe.getsockname()[1]
     env = {**os.environ, "CROSSRANK_MAX_WAIT_MS": "20", "CROSSRANK_LOG_LEVEL": "warning"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "crossrank.server", "--model", tiny_model_dir, "--device", "cpu",
-         "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "crossrank.server",
+            "--model",
+            tiny_model_dir,
+            "--device",
+            "cpu",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -160,7 +185,9 @@ def test_serve_command_drains_on_sigterm(tiny_model_dir: str) -> None:
         async def scenario() -> list[httpx.Response]:
             async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                 requests = [
-                    asyncio.ensure_future(http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 40}))
+                    asyncio.ensure_future(
+                        http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 40})
+                    )
                     for _ in range(3)
                 ]
                 await asyncio.sleep(0.3)  # requests are on the wire and being scored

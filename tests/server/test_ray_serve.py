@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("ray.serve")
 
-from tiny_model import QA  # noqa: E402
+from tiny_model import QA
 
 pytestmark = pytest.mark.slow
 
@@ -23,8 +23,13 @@ def ray_handle(tiny_model_dir: str):
 
     from crossrank.server.ray_serve import build_app
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}})
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}},
+    )
     try:
         handle = serve.run(
             build_app({"model": tiny_model_dir, "device": "cpu", "max_batch_size": 8}),

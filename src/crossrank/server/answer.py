@@ -37,7 +37,9 @@ class AnswerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     question: str = Field(description="The question.", examples=["How do I reset my password?"])
-    include_trace: bool = Field(False, description="Add the full trace: every candidate, its ranks and timings.")
+    include_trace: bool = Field(
+        default=False, description="Add the full trace: every candidate, its ranks and timings."
+    )
 
     @field_validator("question")
     @classmethod
@@ -108,7 +110,11 @@ class AnswerService:
         """RAG settings from the environment, with the server's reranker (so both share one model)."""
         from crossrank.settings import RagSettings
 
-        overrides = {"model": server_settings.model, "backend": server_settings.backend, "device": server_settings.device}
+        overrides = {
+            "model": server_settings.model,
+            "backend": server_settings.backend,
+            "device": server_settings.device,
+        }
         return cls(RagSettings(**{k: v for k, v in overrides.items() if v is not None}))
 
     @property
@@ -133,7 +139,7 @@ class AnswerService:
             try:
                 pipeline = await asyncio.to_thread(RagPipeline.from_settings, self.rag_settings)
                 await asyncio.to_thread(pipeline.warm_up)
-            except Exception as exc:  # reported by /readyz and /v1/answer; retried (Qdrant may come up later)
+            except Exception as exc:  # noqa: BLE001 - reported by /readyz and /v1/answer; retried (Qdrant may come up later)
                 self.error = f"{type(exc).__name__}: {exc}"
                 log.warning("answer pipeline not ready (retrying in %.0f s): %s", delay, self.error)
                 await asyncio.sleep(delay)
@@ -152,10 +158,12 @@ class AnswerService:
             exists = await asyncio.wait_for(asyncio.to_thread(store.exists), timeout_s)
         except asyncio.TimeoutError:
             return {"qdrant": f"unreachable: {store.where} did not answer within {timeout_s:g} s"}
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             return {"qdrant": f"unreachable: {store.where}: {type(exc).__name__}: {exc}"}
         if not exists:
-            return {"qdrant": f"no collection {store.collection!r} in {store.where}: run `crossrank ingest` first"}
+            return {
+                "qdrant": f"no collection {store.collection!r} in {store.where}: run `crossrank ingest` first"
+            }
         return {"qdrant": "ok"}
 
 

@@ -77,7 +77,9 @@ def _policy_from(settings: ServerSettings, req: CohereRerankRequest) -> Relevanc
     min_keep = settings.min_keep if req.min_keep is None else req.min_keep
     if req.top_n is not None and min_keep > req.top_n:
         where = "min_keep" if req.min_keep is not None else "top_n"
-        raise LimitExceeded(("body", where), f"min_keep ({min_keep}) must not exceed top_n ({req.top_n})", "value_error")
+        raise LimitExceeded(
+            ("body", where), f"min_keep ({min_keep}) must not exceed top_n ({req.top_n})", "value_error"
+        )
     return RelevancePolicy(
         top_n=req.top_n,
         min_probability=settings.min_probability if req.min_probability is None else req.min_probability,
@@ -174,7 +176,7 @@ def create_app(
                 max_length=settings.max_length,
                 cache_size=settings.cache_size,
             )
-        except Exception as exc:  # reported by /readyz and every rerank call, not swallowed
+        except Exception as exc:  # noqa: BLE001 - reported by /readyz and every rerank call, not swallowed
             state.load_error = f"{type(exc).__name__}: {exc}"
             log.error("could not load the model %r: %s", settings.model, state.load_error)
             return
@@ -225,7 +227,7 @@ def create_app(
 
     bearer = HTTPBearer(auto_error=False, description="The server's CROSSRANK_API_KEY.")
 
-    async def check_api_key(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    async def check_api_key(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:  # noqa: B008 - FastAPI's idiom
         assert settings.api_key is not None
         expected = settings.api_key.get_secret_value().encode()
         if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), expected):
@@ -263,7 +265,9 @@ def create_app(
                 return scoring.result()
             except QueueFullError as exc:
                 state.metrics.rejected.labels(reason="queue_full").inc()
-                raise HTTPException(429, f"too many requests: {exc}; retry later", headers={"Retry-After": "1"}) from None
+                raise HTTPException(
+                    429, f"too many requests: {exc}; retry later", headers={"Retry-After": "1"}
+                ) from None
             except BatcherClosedError as exc:
                 raise HTTPException(503, f"not scoring: {exc}", headers={"Retry-After": "5"}) from None
         scoring.cancel()  # removes the request from the queue (or discards its scores mid-batch)
@@ -295,7 +299,9 @@ def create_app(
         tags=["rerank"],
         summary="Rerank documents (Cohere rerank shape) and gate them by relevance",
     )
-    async def rerank_cohere(body: CohereRerankRequest, request: Request, response: Response) -> dict[str, Any]:
+    async def rerank_cohere(
+        body: CohereRerankRequest, request: Request, response: Response
+    ) -> dict[str, Any]:
         texts = body.texts()
         check_limits(settings, body.query, texts, "documents")
         policy = _policy_from(settings, body)
@@ -320,7 +326,10 @@ def create_app(
         return {
             "id": request_id,
             "results": results,
-            "meta": {"api_version": {"version": "1"}, "model": state.scorer.model_name if state.scorer else None},
+            "meta": {
+                "api_version": {"version": "1"},
+                "model": state.scorer.model_name if state.scorer else None,
+            },
             "verdict": result.verdict.value,
             "threshold": policy.min_probability,
             "dropped": [

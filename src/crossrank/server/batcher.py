@@ -154,7 +154,9 @@ class DynamicBatcher:
             BatcherClosedError: The batcher is stopping or was never started.
         """
         if self._closing or self._queue is None or not self.running:
-            raise BatcherClosedError("the server is shutting down" if self._closing else "the batcher is not running")
+            raise BatcherClosedError(
+                "the server is shutting down" if self._closing else "the batcher is not running"
+            )
         future: asyncio.Future[list[Score]] = asyncio.get_running_loop().create_future()
         try:
             self._queue.put_nowait(_Pending(query, list(texts), future))
@@ -230,7 +232,9 @@ class DynamicBatcher:
                 if not pending.future.done():
                     pending.future.set_result(scores)
         if self._on_batch is not None:
-            self._on_batch(BatchStats(len(live), sum(len(p.texts) for p in live), time.perf_counter() - started, failed))
+            self._on_batch(
+                BatchStats(len(live), sum(len(p.texts) for p in live), time.perf_counter() - started, failed)
+            )
 
     async def _score_alone(self, batch: list[_Pending]) -> None:
         for pending in batch:
@@ -240,7 +244,7 @@ class DynamicBatcher:
                 scores = (await self.scorer.ascore_many([(pending.query, pending.texts)]))[0]
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001
                 if not pending.future.done():
                     pending.future.set_exception(exc)
             else:

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -38,43 +38,49 @@ def settings_from_flags(**flags: Any) -> Any:
 
 
 def serve_command(
-    model: Optional[str] = typer.Option(None, help="Reranker directory or hub id (env CROSSRANK_MODEL)."),
-    backend: Optional[str] = typer.Option(None, help="torch or onnx (env CROSSRANK_BACKEND)."),
-    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, mps (env CROSSRANK_DEVICE)."),
-    host: Optional[str] = typer.Option(None, help="Interface to bind (env CROSSRANK_HOST; default 127.0.0.1)."),
-    port: Optional[int] = typer.Option(None, help="Port (env CROSSRANK_PORT; default 8080)."),
-    api_key: Optional[str] = typer.Option(
+    model: str | None = typer.Option(None, help="Reranker directory or hub id (env CROSSRANK_MODEL)."),
+    backend: str | None = typer.Option(None, help="torch or onnx (env CROSSRANK_BACKEND)."),
+    device: str | None = typer.Option(None, help="auto, cpu, cuda, mps (env CROSSRANK_DEVICE)."),
+    host: str | None = typer.Option(None, help="Interface to bind (env CROSSRANK_HOST; default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (env CROSSRANK_PORT; default 8080)."),
+    api_key: str | None = typer.Option(
         None, help="Require 'Authorization: Bearer <key>' (env CROSSRANK_API_KEY; prefer the env var)."
     ),
-    max_batch_size: Optional[int] = typer.Option(
+    max_batch_size: int | None = typer.Option(
         None, help="Most documents per shared model batch (env CROSSRANK_MAX_BATCH_SIZE; default 64)."
     ),
-    max_wait_ms: Optional[float] = typer.Option(
+    max_wait_ms: float | None = typer.Option(
         None, help="How long a batch waits for more requests (env CROSSRANK_MAX_WAIT_MS; default 5)."
     ),
-    max_queue: Optional[int] = typer.Option(
+    max_queue: int | None = typer.Option(
         None, help="Waiting requests before 429 (env CROSSRANK_MAX_QUEUE; default 256)."
     ),
-    request_timeout_s: Optional[float] = typer.Option(
+    request_timeout_s: float | None = typer.Option(
         None, help="Seconds before a rerank request gets 503 (env CROSSRANK_REQUEST_TIMEOUT_S; default 30)."
     ),
-    max_documents: Optional[int] = typer.Option(
+    max_documents: int | None = typer.Option(
         None, help="Documents per request (env CROSSRANK_MAX_DOCUMENTS; default 1000)."
     ),
-    max_document_chars: Optional[int] = typer.Option(
+    max_document_chars: int | None = typer.Option(
         None, help="Characters per document (env CROSSRANK_MAX_DOCUMENT_CHARS; default 20000)."
     ),
-    max_request_chars: Optional[int] = typer.Option(
+    max_request_chars: int | None = typer.Option(
         None, help="Characters per request (env CROSSRANK_MAX_REQUEST_CHARS; default 1000000)."
     ),
-    min_probability: Optional[float] = typer.Option(
+    min_probability: float | None = typer.Option(
         None, help="Default relevance threshold for /v1/rerank (env CROSSRANK_MIN_PROBABILITY; default none)."
     ),
-    cache_size: Optional[int] = typer.Option(None, help="Score cache entries (env CROSSRANK_CACHE_SIZE; default 0)."),
-    answer: Optional[bool] = typer.Option(
-        None, "--answer/--no-answer", help="Serve POST /v1/answer (env CROSSRANK_ANSWER_ENABLED; default off)."
+    cache_size: int | None = typer.Option(
+        None, help="Score cache entries (env CROSSRANK_CACHE_SIZE; default 0)."
     ),
-    log_level: Optional[str] = typer.Option(None, help="uvicorn log level (env CROSSRANK_LOG_LEVEL; default info)."),
+    answer: bool | None = typer.Option(
+        None,
+        "--answer/--no-answer",
+        help="Serve POST /v1/answer (env CROSSRANK_ANSWER_ENABLED; default off).",
+    ),
+    log_level: str | None = typer.Option(
+        None, help="uvicorn log level (env CROSSRANK_LOG_LEVEL; default info)."
+    ),
 ) -> None:
     """Serve reranking (Cohere and TEI shapes), answers, health checks and Prometheus metrics over HTTP."""
     settings = settings_from_flags(

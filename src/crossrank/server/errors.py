@@ -53,7 +53,9 @@ class LimitExceeded(Exception):
         return location(self.loc)
 
 
-def error_response(status: int, message: str, detail: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, detail: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The one error body shape."""
     return JSONResponse(
         {"message": message, "detail": jsonable_encoder(detail if detail is not None else message)},
@@ -72,7 +74,9 @@ def install_error_handlers(app: FastAPI) -> None:
             if error.get("type") == "json_invalid":
                 where = error.get("loc", ("body", "?"))[-1]
                 reason = (error.get("ctx") or {}).get("error", "invalid JSON")
-                return error_response(400, f"request body is not valid JSON: {reason} at position {where}", errors)
+                return error_response(
+                    400, f"request body is not valid JSON: {reason} at position {where}", errors
+                )
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         reason = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
         message = f"{location(first.get('loc', ('body',)))}: {reason}"

@@ -52,21 +52,33 @@ class ServiceMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "crossrank_http_requests", "HTTP requests by endpoint and status.", ["endpoint", "method", "status"],
+            "crossrank_http_requests",
+            "HTTP requests by endpoint and status.",
+            ["endpoint", "method", "status"],
             registry=r,
         )
         self.latency = Histogram(
-            "crossrank_http_request_duration_seconds", "Time from request to response, by endpoint.", ["endpoint"],
+            "crossrank_http_request_duration_seconds",
+            "Time from request to response, by endpoint.",
+            ["endpoint"],
             registry=r,
         )
         self.inflight = Gauge("crossrank_http_inflight_requests", "Requests being handled now.", registry=r)
         self.batch_requests = Histogram(
-            "crossrank_batch_requests", "Requests merged into one model batch.", buckets=_SIZE_BUCKETS, registry=r
+            "crossrank_batch_requests",
+            "Requests merged into one model batch.",
+            buckets=_SIZE_BUCKETS,
+            registry=r,
         )
         self.batch_documents = Histogram(
-            "crossrank_batch_documents", "Documents scored in one model batch.", buckets=_SIZE_BUCKETS, registry=r
+            "crossrank_batch_documents",
+            "Documents scored in one model batch.",
+            buckets=_SIZE_BUCKETS,
+            registry=r,
         )
-        self.batch_seconds = Histogram("crossrank_batch_duration_seconds", "Time to score one batch.", registry=r)
+        self.batch_seconds = Histogram(
+            "crossrank_batch_duration_seconds", "Time to score one batch.", registry=r
+        )
         self.batch_failures = Counter(
             "crossrank_batch_failures", "Batches that failed and were retried request by request.", registry=r
         )
@@ -79,7 +91,10 @@ class ServiceMetrics:
             registry=r,
         )
         self.verdicts = Counter(
-            "crossrank_verdicts", "Relevance verdicts returned, by endpoint.", ["endpoint", "verdict"], registry=r
+            "crossrank_verdicts",
+            "Relevance verdicts returned, by endpoint.",
+            ["endpoint", "verdict"],
+            registry=r,
         )
         self.model_ready = Gauge("crossrank_model_ready", "1 once the model is loaded.", registry=r)
         self._cache_info: Callable[[], CacheInfo | None] = lambda: None
@@ -136,4 +151,6 @@ class MetricsMiddleware:
         finally:
             self.metrics.inflight.dec()
             self.metrics.latency.labels(endpoint=endpoint).observe(time.perf_counter() - started)
-            self.metrics.requests.labels(endpoint=endpoint, method=scope.get("method", ""), status=str(status["code"])).inc()
+            self.metrics.requests.labels(
+                endpoint=endpoint, method=scope.get("method", ""), status=str(status["code"])
+            ).inc()

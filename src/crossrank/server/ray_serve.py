@@ -32,13 +32,14 @@ from crossrank.scores import Score
 
 
 def _texts(documents: Any) -> list[str]:
+    # ValueError throughout: the deployment answers it with 422, like the FastAPI service.
     if not isinstance(documents, list):
-        raise ValueError("documents must be a list of strings or objects with a 'text' string")
+        raise ValueError("documents must be a list of strings or objects with a 'text' string")  # noqa: TRY004
     texts = []
     for position, doc in enumerate(documents):
         text = doc if isinstance(doc, str) else doc.get("text") if isinstance(doc, dict) else None
         if not isinstance(text, str):
-            raise ValueError(f"documents[{position}] must be a string or an object with a 'text' string")
+            raise ValueError(f"documents[{position}] must be a string or an object with a 'text' string")  # noqa: TRY004
         texts.append(text)
     return texts
 
@@ -62,8 +63,9 @@ class RerankDeployment:
         batch_wait_timeout_s: float = 0.005,
     ) -> None:
         self.scorer = CrossEncoderScorer(model, device=device)
-        self.score_groups.set_max_batch_size(max_batch_size)
-        self.score_groups.set_batch_wait_timeout_s(batch_wait_timeout_s)
+        # @serve.batch adds these setters at run time (mypy cannot see them).
+        self.score_groups.set_max_batch_size(max_batch_size)  # type: ignore[attr-defined]
+        self.score_groups.set_batch_wait_timeout_s(batch_wait_timeout_s)  # type: ignore[attr-defined]
 
     @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
     async def score_groups(self, groups: list[tuple[str, list[str]]]) -> list[list[Score]]:
@@ -104,9 +106,11 @@ def build_app(args: dict[str, Any]) -> Any:
     Keys: ``model``, ``device``, ``num_replicas`` (default 1), ``max_batch_size``,
     ``batch_wait_timeout_s``, ``num_cpus`` (per replica, default 1).
     """
-    options = {"num_replicas": int(args.get("num_replicas", 1)),
-               "ray_actor_options": {"num_cpus": float(args.get("num_cpus", 1))}}
-    return RerankDeployment.options(**options).bind(
+    options = {
+        "num_replicas": int(args.get("num_replicas", 1)),
+        "ray_actor_options": {"num_cpus": float(args.get("num_cpus", 1))},
+    }
+    return RerankDeployment.options(**options).bind(  # type: ignore[attr-defined]
         model=args.get("model"),
         device=args.get("device", "auto"),
         max_batch_size=int(args.get("max_batch_size", 16)),

@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import uvicorn
 from fastapi import FastAPI
 
@@ -30,7 +32,7 @@ def uvicorn_config(settings: ServerSettings, app: FastAPI | None = None) -> uvic
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        timeout_graceful_shutdown=settings.graceful_shutdown_s,
+        timeout_graceful_shutdown=math.ceil(settings.graceful_shutdown_s),
         # Load balancers reuse keep-alive connections; uvicorn's default 5 s is short behind one.
         timeout_keep_alive=30,
         access_log=settings.log_level == "debug",

@@ -42,27 +42,41 @@ class CohereRerankRequest(BaseModel):
         examples=[["Click 'Forgot password' on the login screen.", "Our office is closed on Sundays."]],
     )
     model: str | None = Field(
-        None, description="Accepted for Cohere compatibility; the server always uses the model it loaded."
+        default=None,
+        description="Accepted for Cohere compatibility; the server always uses the model it loaded.",
     )
-    top_n: int | None = Field(None, ge=1, description="Return at most this many results.")
-    return_documents: bool = Field(False, description="Echo each result's document back.")
+    top_n: int | None = Field(default=None, ge=1, description="Return at most this many results.")
+    return_documents: bool = Field(default=False, description="Echo each result's document back.")
     rank_fields: list[Literal["text"]] | None = Field(
-        None, description="Cohere option; only 'text' is supported (object documents are scored on 'text')."
+        default=None,
+        description="Cohere option; only 'text' is supported (object documents are scored on 'text').",
     )
     max_chunks_per_doc: int | None = Field(
-        None, ge=1, description="Accepted for compatibility; long documents are always scored window by window."
+        default=None,
+        ge=1,
+        description="Accepted for compatibility; long documents are always scored window by window.",
     )
     max_tokens_per_doc: int | None = Field(
-        None, ge=1, description="Accepted for compatibility; long documents are always scored window by window."
+        default=None,
+        ge=1,
+        description="Accepted for compatibility; long documents are always scored window by window.",
     )
     min_probability: float | None = Field(
-        None, ge=0, le=1, description="crossrank: drop documents below this probability (default: server setting)."
+        default=None,
+        ge=0,
+        le=1,
+        description="crossrank: drop documents below this probability (default: server setting).",
     )
     min_relative: float | None = Field(
-        None, ge=0, le=1, description="crossrank: drop documents below this fraction of the best probability."
+        default=None,
+        ge=0,
+        le=1,
+        description="crossrank: drop documents below this fraction of the best probability.",
     )
     min_keep: int | None = Field(
-        None, ge=0, description="crossrank: always keep this many best documents (flagged passed=false)."
+        default=None,
+        ge=0,
+        description="crossrank: always keep this many best documents (flagged passed=false).",
     )
 
     _check_query = field_validator("query")(_query_not_blank)
@@ -77,8 +91,10 @@ class CohereRerankRequest(BaseModel):
                     continue
                 if isinstance(doc, dict) and isinstance(doc.get("text"), str):
                     continue
-                got = f"an object without a 'text' string" if isinstance(doc, dict) else type(doc).__name__
-                raise ValueError(f"documents[{position}] must be a string or an object with a 'text' string, got {got}")
+                got = "an object without a 'text' string" if isinstance(doc, dict) else type(doc).__name__
+                raise ValueError(
+                    f"documents[{position}] must be a string or an object with a 'text' string, got {got}"
+                )
         return value
 
     def texts(self) -> list[str]:
@@ -98,9 +114,13 @@ class CohereRerankResult(BaseModel):
 
     index: int = Field(description="Position of the document in the request.")
     relevance_score: float = Field(description="Relevance probability in [0, 1] (calibrated when available).")
-    document: CohereResultDocument | None = Field(None, description="The document, if return_documents was true.")
+    document: CohereResultDocument | None = Field(
+        default=None, description="The document, if return_documents was true."
+    )
     logit: float = Field(description="crossrank: the raw relevance logit.")
-    windows: int = Field(description="crossrank: token windows the document was scored in (1: it fitted whole).")
+    windows: int = Field(
+        description="crossrank: token windows the document was scored in (1: it fitted whole)."
+    )
     rank: int = Field(description="crossrank: 1-based rank among all documents.")
     passed: bool = Field(description="crossrank: false if kept only through min_keep (below threshold).")
 
@@ -125,7 +145,7 @@ class RerankMeta(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     api_version: ApiVersion = Field(default_factory=ApiVersion)
-    model: str | None = Field(None, description="crossrank: the model that produced the scores.")
+    model: str | None = Field(default=None, description="crossrank: the model that produced the scores.")
 
 
 class CohereRerankResponse(BaseModel):
@@ -137,7 +157,8 @@ class CohereRerankResponse(BaseModel):
     verdict: Literal["relevant", "weak", "none"] = Field(description="crossrank: relevant, weak or none.")
     threshold: float | None = Field(description="crossrank: the min_probability applied (null: none).")
     dropped: list[DroppedResult] = Field(
-        default_factory=list, description="crossrank: every document not in results (below a threshold or beyond top_n), and why."
+        default_factory=list,
+        description="crossrank: every document not in results (below a threshold or beyond top_n), and why.",
     )
 
 
@@ -148,14 +169,17 @@ class TeiRerankRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     query: str = Field(description="The search query.", examples=["What is Deep Learning?"])
-    texts: list[str] = Field(description="Candidate texts.", examples=[["Deep Learning is ...", "Cheese is ..."]])
-    raw_scores: bool = Field(False, description="Return raw logits instead of probabilities.")
-    return_text: bool = Field(False, description="Echo each text back.")
+    texts: list[str] = Field(
+        description="Candidate texts.", examples=[["Deep Learning is ...", "Cheese is ..."]]
+    )
+    raw_scores: bool = Field(default=False, description="Return raw logits instead of probabilities.")
+    return_text: bool = Field(default=False, description="Echo each text back.")
     truncate: bool | None = Field(
-        None, description="Accepted for compatibility; long texts are always scored window by window, never cut."
+        default=None,
+        description="Accepted for compatibility; long texts are always scored window by window, never cut.",
     )
     truncation_direction: Literal["Left", "Right", "left", "right"] | None = Field(
-        None, description="Accepted for compatibility (see truncate)."
+        default=None, description="Accepted for compatibility (see truncate)."
     )
 
     _check_query = field_validator("query")(_query_not_blank)
@@ -173,7 +197,9 @@ class ErrorBody(BaseModel):
     """Every error answer: a human message, and the machine-readable detail."""
 
     message: str = Field(description="What was wrong and where, in one sentence.")
-    detail: Any = Field(None, description="FastAPI-style detail (a list of located errors for 4xx on input).")
+    detail: Any = Field(
+        default=None, description="FastAPI-style detail (a list of located errors for 4xx on input)."
+    )
 
 
 class Health(BaseModel):

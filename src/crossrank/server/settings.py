@@ -34,54 +34,75 @@ class ServerSettings(BaseSettings):
     )
 
     # -- the model ------------------------------------------------------------------
-    model: str | None = Field(None, description="Reranker: local directory or hub id; empty for the shipped default.")
-    backend: str = Field("torch", description="Scoring backend: torch or onnx.")
-    device: str = Field("auto", description="Device: auto, cpu, cuda, mps.")
-    batch_size: int | None = Field(None, ge=1, description="Windows per model call; empty for the backend default.")
-    max_length: int | None = Field(None, ge=8, description="Window size in tokens; empty for the model's limit.")
-    cache_size: int = Field(0, ge=0, description="Entries in the score cache (0: off).")
+    model: str | None = Field(
+        default=None, description="Reranker: local directory or hub id; empty for the shipped default."
+    )
+    backend: str = Field(default="torch", description="Scoring backend: torch or onnx.")
+    device: str = Field(default="auto", description="Device: auto, cpu, cuda, mps.")
+    batch_size: int | None = Field(
+        default=None, ge=1, description="Windows per model call; empty for the backend default."
+    )
+    max_length: int | None = Field(
+        default=None, ge=8, description="Window size in tokens; empty for the model's limit."
+    )
+    cache_size: int = Field(default=0, ge=0, description="Entries in the score cache (0: off).")
 
     # -- HTTP -----------------------------------------------------------------------
-    host: str = Field("127.0.0.1", description="Interface to bind; 0.0.0.0 inside a container.")
-    port: int = Field(8080, ge=0, le=65535, description="Port to bind (0: any free port).")
+    host: str = Field(default="127.0.0.1", description="Interface to bind; 0.0.0.0 inside a container.")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port to bind (0: any free port).")
     api_key: SecretStr | None = Field(
-        None, description="If set, every rerank/answer request needs 'Authorization: Bearer <key>'."
+        default=None, description="If set, every rerank/answer request needs 'Authorization: Bearer <key>'."
     )
-    log_level: str = Field("info", description="uvicorn log level.")
+    log_level: str = Field(default="info", description="uvicorn log level.")
     graceful_shutdown_s: float = Field(
-        30.0, gt=0, description="On SIGTERM, wait this long for in-flight requests before closing."
+        default=30.0, gt=0, description="On SIGTERM, wait this long for in-flight requests before closing."
     )
 
     # -- dynamic batching -----------------------------------------------------------
     max_batch_size: int = Field(
-        64, ge=1, description="Most documents merged into one model batch across concurrent requests."
+        default=64, ge=1, description="Most documents merged into one model batch across concurrent requests."
     )
-    max_wait_ms: float = Field(5.0, ge=0, description="How long the first request of a batch waits for company.")
-    max_queue: int = Field(256, ge=1, description="Requests waiting for the model; beyond it requests get 429.")
-    request_timeout_s: float = Field(30.0, gt=0, description="A rerank request not scored by then gets 503.")
+    max_wait_ms: float = Field(
+        default=5.0, ge=0, description="How long the first request of a batch waits for company."
+    )
+    max_queue: int = Field(
+        default=256, ge=1, description="Requests waiting for the model; beyond it requests get 429."
+    )
+    request_timeout_s: float = Field(
+        default=30.0, gt=0, description="A rerank request not scored by then gets 503."
+    )
 
     # -- limits ---------------------------------------------------------------------
-    max_documents: int = Field(1000, ge=1, description="Most documents in one request.")
-    max_document_chars: int = Field(20_000, ge=1, description="Most characters in one document.")
-    max_request_chars: int = Field(1_000_000, ge=1, description="Most characters in one request (query + documents).")
-    max_query_chars: int = Field(2_000, ge=1, description="Most characters in a query.")
+    max_documents: int = Field(default=1000, ge=1, description="Most documents in one request.")
+    max_document_chars: int = Field(default=20_000, ge=1, description="Most characters in one document.")
+    max_request_chars: int = Field(
+        default=1_000_000, ge=1, description="Most characters in one request (query + documents)."
+    )
+    max_query_chars: int = Field(default=2_000, ge=1, description="Most characters in a query.")
     max_body_bytes: int = Field(
-        8_000_000, ge=1024, description="Largest request body accepted at all; larger bodies get 413 unread."
+        default=8_000_000,
+        ge=1024,
+        description="Largest request body accepted at all; larger bodies get 413 unread.",
     )
 
     # -- the relevance gate (defaults; a request may override) ----------------------
     min_probability: float | None = Field(
-        None, ge=0, le=1, description="Default absolute threshold; empty keeps every document (Cohere behaviour)."
+        default=None,
+        ge=0,
+        le=1,
+        description="Default absolute threshold; empty keeps every document (Cohere behaviour).",
     )
-    min_relative: float | None = Field(None, ge=0, le=1, description="Default relative threshold.")
-    min_keep: int = Field(0, ge=0, description="Default fail-open floor of kept documents.")
+    min_relative: float | None = Field(default=None, ge=0, le=1, description="Default relative threshold.")
+    min_keep: int = Field(default=0, ge=0, description="Default fail-open floor of kept documents.")
 
     # -- the answer endpoint --------------------------------------------------------
     answer_enabled: bool = Field(
-        False, description="Serve POST /v1/answer (needs the RAG settings: Qdrant and a collection)."
+        default=False, description="Serve POST /v1/answer (needs the RAG settings: Qdrant and a collection)."
     )
-    answer_timeout_s: float = Field(60.0, gt=0, description="An answer not produced by then gets 503.")
-    readiness_timeout_s: float = Field(2.0, gt=0, description="How long /readyz waits for Qdrant.")
+    answer_timeout_s: float = Field(
+        default=60.0, gt=0, description="An answer not produced by then gets 503."
+    )
+    readiness_timeout_s: float = Field(default=2.0, gt=0, description="How long /readyz waits for Qdrant.")
 
     @model_validator(mode="after")
     def _check(self) -> ServerSettings:
