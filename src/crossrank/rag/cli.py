@@ -64,11 +64,7 @@ def _short(text: str, width: int = 90) -> str:
 
 
 def _where(source: str, chunk_index: int) -> str:
-    try:
-        shown = str(Path(source).relative_to(Path.cwd()))
-    except ValueError:
-        shown = source
-    return f"{shown}#{chunk_index}"
+    return f"{Path(source).name}#{chunk_index}"
 
 
 # -- ingest ---------------------------------------------------------------------------------
@@ -116,7 +112,6 @@ def ingest_command(
 # -- ask --------------------------------------------------------------------------------------
 def _print_answer(answer: Any, explain: bool) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
     best = "n/a" if answer.best_probability is None else f"{answer.best_probability:.2f}"
@@ -132,36 +127,54 @@ def _print_answer(answer: Any, explain: bool) -> None:
     if answer.message:
         console.print(f"\n{answer.message}", style="red" if answer.verdict.value == "none" else "yellow")
     if answer.sources:
-        table = Table(title="Sources", title_justify="left")
-        for column in ("", "relevance", "source", "passage"):
-            table.add_column(column)
-        for s in answer.sources:
-            table.add_row(f"[{s.number}]", f"{s.probability:.2f}", _where(s.source, s.chunk_index), _short(s.text), )
+        table = _table("Sources", ["", "relevance", "source", "passage"])
+        for src in answer.sources:
+            table.add_row(f"[{src.number}]", f"{src.probability:.2f}", _where(src.source, src.chunk_index),
+                          _short(src.text, max(30, console.width - 40)))
         console.print(table)
     if answer.fallback:
-        table = Table(title="Keyword matches (BM25), not checked for relevance", title_justify="left")
-        for column in ("#", "bm25", "source", "passage"):
-            table.add_column(column)
+        table = _table("Keyword matches (BM25), not checked for relevance", ["#", "bm25", "source", "passage"])
         for hit in answer.fallback:
-            table.add_row(
-                str(hit.rank), f"{hit.score:.2f}", _where(str(hit.payload.get("source")), int(hit.payload.get("chunk_index", 0))),
-                _short(str(hit.payload.get("text", ""))),
-            )
+            where = _where(str(hit.payload.get("source")), int(hit.payload.get("chunk_index", 0)))
+            table.add_row(str(hit.rank), f"{hit.score:.2f}", where,
+                          _short(str(hit.payload.get("text", "")), max(30, console.width - 40)))
         console.print(table)
     if explain:
         trace = answer.trace
-        table = Table(title=f"Trace: {trace.first_stage} top-{trace.top_k} -> rerank -> gate {trace.policy}", title_justify="left")
-        for column in ("rerank", "first stage", "moved", "first-stage score", "relevance", "logit", "outcome", "source", "passage"):
-            table.add_column(column)
+        gate = ", ".join(f"{k}={v}" for k, v in trace.policy.items() if v is not None)
+        console.print(f"\n[bold]Trace[/]: {trace.first_stage} top-{trace.top_k} -> rerank -> gate ({gate})")
+        wide = console.width >= 140  # the passages only fit beside the numbers in a wide terminal
+        columns = ["rerank", "1st", "moved", "1st score", "relevance", "logit", "outcome", "source"] if wide else [
+            "#", "1st", "moved", "score1", "prob", "logit", "outcome", "source"]
+        table = _table(None, [*columns, "passage"] if wide else columns)
         for c in trace.candidates:
             moved = f"↑{c.moved}" if c.moved > 0 else (f"↓{-c.moved}" if c.moved < 0 else "=")
-            outcome = ("kept" if c.passed else "kept (weak)") if c.kept else f"dropped: {c.drop_reason}"
-            table.add_row(
-                str(c.rerank_rank), str(c.retrieval_rank), moved, f"{c.retrieval_score:.3f}", f"{c.probability:.3f}",
-                f"{c.logit:.2f}", outcome, _where(c.source, c.chunk_index), _short(c.text, 50),
-            )
+            outcome = ("kept" if c.passed else "kept (weak)") if c.kept else str(c.drop_reason)
+            if not wide:
+                outcome = _SHORT_REASONS.get(outcome, outcome)
+            row = [str(c.rerank_rank), str(c.retrieval_rank), moved, f"{c.retrieval_score:.3f}", f"{c.probability:.3f}",
+                   f"{c.logit:.2f}", outcome, _where(c.source, c.chunk_index)]
+            table.add_row(*row, *([_short(c.text, console.width - 110)] if wide else []))
         console.print(table)
         console.print("Timings: " + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in trace.timings_ms.items()))
+
+
+_SHORT_REASONS = {
+    "kept (weak)": "weak",
+    "below_min_probability": "<min_prob",
+    "below_min_relative": "<min_rel",
+    "beyond_top_n": ">top_n",
+}
+
+
+def _table(title: str | None, columns: list[str]) -> Any:
+    """A table whose cells stay on one line (the passages are already cut to fit)."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, no_wrap=column != "passage")
+    return table
 
 
 def ask_command(

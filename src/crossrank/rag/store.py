@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import threading
 import uuid
 from collections.abc import Iterator
@@ -54,6 +55,15 @@ def point_id(source: str, chunk_index: int) -> str:
 
 _embedded_clients: dict[Path, QdrantClient] = {}
 _embedded_lock = threading.Lock()
+
+
+@atexit.register
+def _close_embedded_clients() -> None:
+    # Close while the interpreter is intact: QdrantClient.__del__ at shutdown prints a traceback.
+    with _embedded_lock:
+        for client in _embedded_clients.values():
+            client.close()
+        _embedded_clients.clear()
 
 
 def _embedded_client(path: Path) -> QdrantClient:
