@@ -1,0 +1,40 @@
+"""Settings: CROSSRANK_* variables, flags winning over them, empty variables meaning defaults, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from crossrank.server import ServerSettings
+from crossrank.server.cli import settings_from_flags
+
+
+def test_environment_flags_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROSSRANK_MAX_BATCH_SIZE", "96")
+    monkeypatch.setenv("CROSSRANK_PORT", "9001")
+    monkeypatch.setenv("CROSSRANK_API_KEY", "")  # docker-compose passes unset variables as empty
+    monkeypatch.setenv("CROSSRANK_MIN_PROBABILITY", "")
+    settings = settings_from_flags(port=9002, max_batch_size=None)
+    assert settings.max_batch_size == 96  # from the environment
+    assert settings.port == 9002  # the flag wins
+    assert settings.api_key is None and settings.min_probability is None  # empty means default
+    assert ServerSettings().max_wait_ms == 5.0
+
+
+def test_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(typer.BadParameter, match="max_batch_size"):
+        settings_from_flags(max_batch_size=0)
+    with pytest.raises(typer.BadParameter, match="max_document_chars"):
+        settings_from_flags(max_document_chars=10, max_request_chars=5)
+    monkeypatch.setenv("CROSSRANK_MAX_QUEUE", "many")
+    with pytest.raises(typer.BadParameter, match="max_queue"):
+        settings_from_flags()
+
+
+def test_serve_is_a_crossrank_command() -> None:
+    from crossrank.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "--max-batch-size" in result.output and "CROSSRANK_MAX_BATCH_SIZE" in result.output
