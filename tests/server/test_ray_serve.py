@@ -1,6 +1,6 @@
 """Smoke test: the scorer deployed with Ray Serve in local mode answers like the scorer itself.
 
-Skipped when ``ray[serve]`` is not installed (it is not a crossrank dependency).
+Skipped when ``ray[serve]`` is not installed (the `ray` extra, part of `all`).
 """
 
 from __future__ import annotations
