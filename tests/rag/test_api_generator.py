@@ -37,9 +37,25 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
     log = log_path.open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_gguf_file()), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(default_gguf_file()),
+            "--model_alias",
+            "smollm2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -66,9 +82,14 @@ def test_api_generator_answers_through_a_real_openai_compatible_server(
     llama_server: str, rag_settings: RagSettings, docs_folder: Path
 ) -> None:
     ingest([docs_folder], rag_settings, show_progress=False)
-    settings = rag_settings.model_copy(update={
-        "generator": "api", "generator_base_url": llama_server, "generator_model": "smollm2", "max_new_tokens": 24,
-    })
+    settings = rag_settings.model_copy(
+        update={
+            "generator": "api",
+            "generator_base_url": llama_server,
+            "generator_model": "smollm2",
+            "max_new_tokens": 24,
+        }
+    )
     answer = RagPipeline.from_settings(settings).ask("What do pandas eat?")
 
     assert answer.verdict is Verdict.RELEVANT and answer.generator == "api:smollm2"

@@ -42,20 +42,38 @@ def test_ingest_then_ask_as_json_and_with_explain(cli: typer.Typer, docs_folder:
     assert answer["trace"]["candidates"][0]["rerank_rank"] == 1
 
     # a flag wins over the environment: a 0.99 threshold with no weak band refuses
-    refused = runner.invoke(cli, ["ask", "What do pandas eat?", "--min-probability", "0.99",
-                                  "--weak-min-probability", "0.99", "--explain"])
+    refused = runner.invoke(
+        cli,
+        [
+            "ask",
+            "What do pandas eat?",
+            "--min-probability",
+            "0.99",
+            "--weak-min-probability",
+            "0.99",
+            "--explain",
+        ],
+    )
     assert refused.exit_code == 0, refused.output
     assert "Verdict: none" in refused.stdout and "threshold 0.99" in refused.stdout
     assert "none is relevant enough" in refused.stdout
-    assert "Trace" in refused.stdout and "below_min_probability" in refused.stdout and "Timings" in refused.stdout
+    assert (
+        "Trace" in refused.stdout
+        and "below_min_probability" in refused.stdout
+        and "Timings" in refused.stdout
+    )
 
 
-def test_errors_are_one_clear_line_and_exit_code_1(cli: typer.Typer, tmp_path: Path, closed_port: int) -> None:
+def test_errors_are_one_clear_line_and_exit_code_1(
+    cli: typer.Typer, tmp_path: Path, closed_port: int
+) -> None:
     runner = CliRunner()
     not_ingested = runner.invoke(cli, ["ask", "What do pandas eat?"])
     assert not_ingested.exit_code == 1 and "crossrank ingest" in not_ingested.output
 
-    unreachable = runner.invoke(cli, ["ask", "What do pandas eat?", "--qdrant-url", f"http://127.0.0.1:{closed_port}"])
+    unreachable = runner.invoke(
+        cli, ["ask", "What do pandas eat?", "--qdrant-url", f"http://127.0.0.1:{closed_port}"]
+    )
     assert unreachable.exit_code == 1 and "did not answer" in unreachable.output
 
     missing = runner.invoke(cli, ["ingest", str(tmp_path / "nowhere")])

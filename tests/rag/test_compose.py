@@ -21,7 +21,11 @@ def compose_config() -> dict:
         pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
     done = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
-        capture_output=True, text=True, timeout=60, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return yaml.safe_load(done.stdout)
@@ -44,7 +48,9 @@ def test_every_crossrank_variable_is_a_setting_the_code_reads(
     from crossrank.server.settings import ServerSettings
 
     environment = compose_config["services"]["crossrank"]["environment"]
-    known = {f"CROSSRANK_{name.upper()}" for name in (*RagSettings.model_fields, *ServerSettings.model_fields)}
+    known = {
+        f"CROSSRANK_{name.upper()}" for name in (*RagSettings.model_fields, *ServerSettings.model_fields)
+    }
     unknown = sorted(name for name in environment if name.startswith("CROSSRANK_") and name not in known)
     assert unknown == []
 

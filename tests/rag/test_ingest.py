@@ -22,8 +22,10 @@ def minimal_pdf(text: str, title: str) -> bytes:
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        (
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>"
+        ),
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         f"<< /Title ({title}) >>".encode(),
@@ -36,7 +38,10 @@ def minimal_pdf(text: str, title: str) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -72,8 +77,11 @@ def test_reingest_is_idempotent_and_follows_changes_and_deletions(
     changed = ingest([docs_folder], rag_settings, show_progress=False)
     statuses = {Path(f.source).name: f.status for f in changed.files}
     assert statuses == {
-        "account.md": "unchanged", "news.txt": "unchanged", "animals.txt": "unchanged",
-        "long.txt": "updated", "space.html": "deleted",
+        "account.md": "unchanged",
+        "news.txt": "unchanged",
+        "animals.txt": "unchanged",
+        "long.txt": "updated",
+        "space.html": "deleted",
     }
 
     after = _stored(rag_settings)
@@ -93,13 +101,19 @@ def test_unparseable_files_are_reported_and_skipped_while_the_rest_is_ingested(
     (docs_folder / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
     (docs_folder / "empty.md").write_text("   \n", encoding="utf-8")
     (docs_folder / "slides.pptx").write_bytes(b"PK\x03\x04")
-    (docs_folder / "fast.pdf").write_bytes(minimal_pdf("Cheetahs can sprint at up to 110 km per hour.", "Fast cats"))
+    (docs_folder / "fast.pdf").write_bytes(
+        minimal_pdf("Cheetahs can sprint at up to 110 km per hour.", "Fast cats")
+    )
 
     report = ingest([docs_folder], rag_settings, show_progress=False)
 
     outcome = {Path(f.source).name: f for f in report.files}
     assert {name for name, f in outcome.items() if f.status == "added"} == {
-        "account.md", "animals.txt", "space.html", "news.txt", "fast.pdf"
+        "account.md",
+        "animals.txt",
+        "space.html",
+        "news.txt",
+        "fast.pdf",
     }
     assert "not a readable PDF" in outcome["broken.pdf"].reason and outcome["broken.pdf"].status == "failed"
     assert "not valid UTF-8" in outcome["latin1.txt"].reason
@@ -128,7 +142,9 @@ def test_a_missing_path_is_an_error_naming_it(rag_settings: RagSettings, tmp_pat
 def test_a_qdrant_url_that_does_not_answer_fails_fast_and_clearly(
     rag_settings: RagSettings, docs_folder: Path, closed_port: int
 ) -> None:
-    settings = rag_settings.model_copy(update={"qdrant_url": f"http://127.0.0.1:{closed_port}", "qdrant_timeout_s": 2.0})
+    settings = rag_settings.model_copy(
+        update={"qdrant_url": f"http://127.0.0.1:{closed_port}", "qdrant_timeout_s": 2.0}
+    )
     started = time.perf_counter()
     with pytest.raises(QdrantUnavailableError) as caught:
         ingest([docs_folder], settings, show_progress=False)

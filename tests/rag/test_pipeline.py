@@ -17,7 +17,9 @@ def _pipeline(settings: RagSettings, docs_folder: Path, **changes: object) -> Ra
     return RagPipeline.from_settings(settings.model_copy(update=changes))
 
 
-def test_relevant_answers_with_numbered_sources_and_a_trace(rag_settings: RagSettings, docs_folder: Path) -> None:
+def test_relevant_answers_with_numbered_sources_and_a_trace(
+    rag_settings: RagSettings, docs_folder: Path
+) -> None:
     answer = _pipeline(rag_settings, docs_folder).ask("How do I reset my password?")
 
     assert answer.verdict is Verdict.RELEVANT
@@ -57,7 +59,9 @@ def test_weak_answers_with_a_visible_warning(rag_settings: RagSettings, docs_fol
 
 
 def test_weak_can_be_configured_to_refuse(rag_settings: RagSettings, docs_folder: Path) -> None:
-    pipeline = _pipeline(rag_settings, docs_folder, min_probability=0.99, weak_min_probability=0.5, on_weak="refuse")
+    pipeline = _pipeline(
+        rag_settings, docs_folder, min_probability=0.99, weak_min_probability=0.5, on_weak="refuse"
+    )
     answer = pipeline.ask("How do I reset my password?")
 
     assert answer.verdict is Verdict.WEAK
@@ -125,10 +129,15 @@ async def test_concurrent_async_asks_share_one_pipeline(rag_settings: RagSetting
 
     assert [a.question for a in answers] == questions
     assert all(a.verdict is Verdict.RELEVANT for a in answers)
-    assert ["bamboo" in answers[0].sources[0].text, "110" in answers[1].sources[0].text,
-            "gravity" in answers[2].sources[0].text] == [True, True, True]
+    assert [
+        "bamboo" in answers[0].sources[0].text,
+        "110" in answers[1].sources[0].text,
+        "gravity" in answers[2].sources[0].text,
+    ] == [True, True, True]
     sequential = [pipeline.ask(q) for q in questions]
-    assert [a.to_dict(include_trace=False) for a in answers] == [a.to_dict(include_trace=False) for a in sequential]
+    assert [a.to_dict(include_trace=False) for a in answers] == [
+        a.to_dict(include_trace=False) for a in sequential
+    ]
 
 
 def test_asking_before_ingesting_says_what_to_do(rag_settings: RagSettings) -> None:

@@ -35,4 +35,5 @@ __all__ = [
     "Source",
     "Trace",
     "ingest",
+    "open_store",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -37,7 +37,9 @@ def settings_from_flags(**flags: Any) -> Any:
     try:
         return RagSettings(**given)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
         raise typer.BadParameter(problems) from None
 
 
@@ -69,15 +71,23 @@ def _where(source: str, chunk_index: int) -> str:
 
 # -- ingest ---------------------------------------------------------------------------------
 def ingest_command(
-    paths: list[Path] = typer.Argument(..., help="Files and folders (.txt, .md, .html, .pdf; folders recursively)."),
-    qdrant_url: Optional[str] = typer.Option(None, help="Qdrant server URL; unset: the embedded store."),
-    qdrant_api_key: Optional[str] = typer.Option(None, help="API key of the Qdrant server."),
-    qdrant_path: Optional[Path] = typer.Option(None, help="Folder of the embedded store."),
-    collection: Optional[str] = typer.Option(None, help="Collection name (default crossrank)."),
-    embedding_model: Optional[str] = typer.Option(None, help="Bi-encoder folder (default all-MiniLM-L6-v2)."),
-    chunk_size: Optional[int] = typer.Option(None, help="Characters per chunk (default 800)."),
-    chunk_overlap: Optional[int] = typer.Option(None, help="Characters shared by neighbouring chunks (default 100)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files and folders (.txt, .md, .html, .pdf; folders recursively).")
+    ],
+    qdrant_url: Annotated[
+        str | None, typer.Option(help="Qdrant server URL; unset: the embedded store.")
+    ] = None,
+    qdrant_api_key: Annotated[str | None, typer.Option(help="API key of the Qdrant server.")] = None,
+    qdrant_path: Annotated[Path | None, typer.Option(help="Folder of the embedded store.")] = None,
+    collection: Annotated[str | None, typer.Option(help="Collection name (default crossrank).")] = None,
+    embedding_model: Annotated[
+        str | None, typer.Option(help="Bi-encoder folder (default all-MiniLM-L6-v2).")
+    ] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Characters per chunk (default 800).")] = None,
+    chunk_overlap: Annotated[
+        int | None, typer.Option(help="Characters shared by neighbouring chunks (default 100).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Read, split, embed and store documents; re-running updates changed files only."""
     settings = settings_from_flags(
@@ -129,34 +139,57 @@ def _print_answer(answer: Any, explain: bool) -> None:
     if answer.sources:
         table = _table("Sources", ["", "relevance", "source", "passage"])
         for src in answer.sources:
-            table.add_row(f"[{src.number}]", f"{src.probability:.2f}", _where(src.source, src.chunk_index),
-                          _short(src.text, max(30, console.width - 40)))
+            table.add_row(
+                f"[{src.number}]",
+                f"{src.probability:.2f}",
+                _where(src.source, src.chunk_index),
+                _short(src.text, max(30, console.width - 40)),
+            )
         console.print(table)
     if answer.fallback:
-        table = _table("Keyword matches (BM25), not checked for relevance", ["#", "bm25", "source", "passage"])
+        table = _table(
+            "Keyword matches (BM25), not checked for relevance", ["#", "bm25", "source", "passage"]
+        )
         for hit in answer.fallback:
             where = _where(str(hit.payload.get("source")), int(hit.payload.get("chunk_index", 0)))
-            table.add_row(str(hit.rank), f"{hit.score:.2f}", where,
-                          _short(str(hit.payload.get("text", "")), max(30, console.width - 40)))
+            table.add_row(
+                str(hit.rank),
+                f"{hit.score:.2f}",
+                where,
+                _short(str(hit.payload.get("text", "")), max(30, console.width - 40)),
+            )
         console.print(table)
     if explain:
         trace = answer.trace
         gate = ", ".join(f"{k}={v}" for k, v in trace.policy.items() if v is not None)
         console.print(f"\n[bold]Trace[/]: {trace.first_stage} top-{trace.top_k} -> rerank -> gate ({gate})")
         wide = console.width >= 140  # the passages only fit beside the numbers in a wide terminal
-        columns = ["rerank", "1st", "moved", "1st score", "relevance", "logit", "outcome", "source"] if wide else [
-            "#", "1st", "moved", "score1", "prob", "logit", "outcome", "source"]
+        columns = (
+            ["rerank", "1st", "moved", "1st score", "relevance", "logit", "outcome", "source"]
+            if wide
+            else ["#", "1st", "moved", "score1", "prob", "logit", "outcome", "source"]
+        )
         table = _table(None, [*columns, "passage"] if wide else columns)
         for c in trace.candidates:
             moved = f"↑{c.moved}" if c.moved > 0 else (f"↓{-c.moved}" if c.moved < 0 else "=")
             outcome = ("kept" if c.passed else "kept (weak)") if c.kept else str(c.drop_reason)
             if not wide:
                 outcome = _SHORT_REASONS.get(outcome, outcome)
-            row = [str(c.rerank_rank), str(c.retrieval_rank), moved, f"{c.retrieval_score:.3f}", f"{c.probability:.3f}",
-                   f"{c.logit:.2f}", outcome, _where(c.source, c.chunk_index)]
+            row = [
+                str(c.rerank_rank),
+                str(c.retrieval_rank),
+                moved,
+                f"{c.retrieval_score:.3f}",
+                f"{c.probability:.3f}",
+                f"{c.logit:.2f}",
+                outcome,
+                _where(c.source, c.chunk_index),
+            ]
             table.add_row(*row, *([_short(c.text, console.width - 110)] if wide else []))
         console.print(table)
-        console.print("Timings: " + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in trace.timings_ms.items()))
+        console.print(
+            "Timings: " + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in trace.timings_ms.items())
+        )
 
 
 _SHORT_REASONS = {
@@ -178,28 +211,50 @@ def _table(title: str | None, columns: list[str]) -> Any:
 
 
 def ask_command(
-    question: str = typer.Argument(..., help="The question."),
-    qdrant_url: Optional[str] = typer.Option(None, help="Qdrant server URL; unset: the embedded store."),
-    qdrant_api_key: Optional[str] = typer.Option(None, help="API key of the Qdrant server."),
-    qdrant_path: Optional[Path] = typer.Option(None, help="Folder of the embedded store."),
-    collection: Optional[str] = typer.Option(None, help="Collection name (default crossrank)."),
-    first_stage: Optional[str] = typer.Option(None, help="dense (default) or hybrid (dense + keyword, fused in Qdrant)."),
-    top_k: Optional[int] = typer.Option(None, help="First-stage candidates (default 30)."),
-    model: Optional[str] = typer.Option(None, help="Reranker folder or hub id (default: the shipped model)."),
-    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda, mps."),
-    top_n: Optional[int] = typer.Option(None, help="Most passages given to the generator (default 4)."),
-    min_probability: Optional[float] = typer.Option(None, help="Relevance threshold (default 0.5)."),
-    min_relative: Optional[float] = typer.Option(None, help="Also require this fraction of the best score."),
-    weak_min_probability: Optional[float] = typer.Option(None, help="Weak band floor (default 0.2)."),
-    on_weak: Optional[str] = typer.Option(None, help="answer (with a warning, default) or refuse."),
-    generator: Optional[str] = typer.Option(None, help="local (default), api or extractive."),
-    generator_model: Optional[str] = typer.Option(None, help="local: .gguf file or folder; api: model name."),
-    generator_base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible endpoint for --generator api."),
-    generator_api_key: Optional[str] = typer.Option(None, help="Key for the endpoint (default OPENAI_API_KEY)."),
-    max_new_tokens: Optional[int] = typer.Option(None, help="Longest answer in tokens (default 96)."),
-    generation_timeout: Optional[float] = typer.Option(None, help="Seconds before generation is stopped (default 120)."),
-    explain: bool = typer.Option(False, "--explain", help="Show the trace: ranks, scores, moves, drops, timings."),
-    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (with the trace if --explain)."),
+    question: Annotated[str, typer.Argument(help="The question.")],
+    qdrant_url: Annotated[
+        str | None, typer.Option(help="Qdrant server URL; unset: the embedded store.")
+    ] = None,
+    qdrant_api_key: Annotated[str | None, typer.Option(help="API key of the Qdrant server.")] = None,
+    qdrant_path: Annotated[Path | None, typer.Option(help="Folder of the embedded store.")] = None,
+    collection: Annotated[str | None, typer.Option(help="Collection name (default crossrank).")] = None,
+    first_stage: Annotated[
+        str | None, typer.Option(help="dense (default) or hybrid (dense + keyword, fused in Qdrant).")
+    ] = None,
+    top_k: Annotated[int | None, typer.Option(help="First-stage candidates (default 30).")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Reranker folder or hub id (default: the shipped model).")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, mps.")] = None,
+    top_n: Annotated[
+        int | None, typer.Option(help="Most passages given to the generator (default 4).")
+    ] = None,
+    min_probability: Annotated[float | None, typer.Option(help="Relevance threshold (default 0.5).")] = None,
+    min_relative: Annotated[
+        float | None, typer.Option(help="Also require this fraction of the best score.")
+    ] = None,
+    weak_min_probability: Annotated[float | None, typer.Option(help="Weak band floor (default 0.2).")] = None,
+    on_weak: Annotated[str | None, typer.Option(help="answer (with a warning, default) or refuse.")] = None,
+    generator: Annotated[str | None, typer.Option(help="local (default), api or extractive.")] = None,
+    generator_model: Annotated[
+        str | None, typer.Option(help="local: .gguf file or folder; api: model name.")
+    ] = None,
+    generator_base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint for --generator api.")
+    ] = None,
+    generator_api_key: Annotated[
+        str | None, typer.Option(help="Key for the endpoint (default OPENAI_API_KEY).")
+    ] = None,
+    max_new_tokens: Annotated[int | None, typer.Option(help="Longest answer in tokens (default 96).")] = None,
+    generation_timeout: Annotated[
+        float | None, typer.Option(help="Seconds before generation is stopped (default 120).")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the trace: ranks, scores, moves, drops, timings.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answer as JSON (with the trace if --explain).")
+    ] = False,
 ) -> None:
     """Answer a question from the ingested documents, or say plainly that none is relevant."""
     settings = settings_from_flags(

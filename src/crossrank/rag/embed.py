@@ -41,8 +41,14 @@ class Embedder:
 
         self.name = name
         self._model: Any = SentenceTransformer(name, device="cpu")
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dimension = int(dimension())
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        size = dimension()
+        if size is None:
+            raise ValueError(f"embedding model {name!r} does not report its vector size")
+        self.dimension = int(size)
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> list[list[float]]:
         """One vector per text, as plain float lists."""

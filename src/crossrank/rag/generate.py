@@ -58,7 +58,9 @@ def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str,
         >>> build_messages("Why?", [Passage(1, "Because.", "Doc")])[1]["content"]
         'Sources:\\n[1] (Doc) Because.\\n\\nQuestion: Why?'
     """
-    sources = "\n".join(f"[{p.number}] ({p.title}) {p.text}" if p.title else f"[{p.number}] {p.text}" for p in passages)
+    sources = "\n".join(
+        f"[{p.number}] ({p.title}) {p.text}" if p.title else f"[{p.number}] {p.text}" for p in passages
+    )
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": f"Sources:\n{sources}\n\nQuestion: {question}"},
@@ -130,12 +132,16 @@ def _load_local(model: str) -> tuple[Any, Any]:
         elif path.is_dir():
             kwargs, folder = {}, str(path)
         else:
-            raise GenerationError(f"local generator model {model!r} is neither a .gguf file nor a model folder")
+            raise GenerationError(
+                f"local generator model {model!r} is neither a .gguf file nor a model folder"
+            )
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
             llm = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
         except Exception as exc:
-            raise GenerationError(f"could not load the local generator {model}: {type(exc).__name__}: {exc}") from exc
+            raise GenerationError(
+                f"could not load the local generator {model}: {type(exc).__name__}: {exc}"
+            ) from exc
         llm.eval()
         _local_models[model] = (tokenizer, llm)
         return tokenizer, llm
@@ -156,7 +162,9 @@ class LocalGenerator:
         True
     """
 
-    def __init__(self, model: str | None = None, *, max_new_tokens: int = 96, timeout_s: float = 120.0) -> None:
+    def __init__(
+        self, model: str | None = None, *, max_new_tokens: int = 96, timeout_s: float = 120.0
+    ) -> None:
         self.model = str(model or default_gguf_file())
         self.name = f"local:{Path(self.model).name}"
         self.max_new_tokens = max_new_tokens
@@ -235,7 +243,9 @@ class ApiGenerator:
         from openai import OpenAI
 
         if not model:
-            raise ValueError("the API generator needs a model name: --generator-model / CROSSRANK_GENERATOR_MODEL")
+            raise ValueError(
+                "the API generator needs a model name: --generator-model / CROSSRANK_GENERATOR_MODEL"
+            )
         self.model = model
         self.name = f"api:{model}"
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
@@ -262,7 +272,9 @@ class ApiGenerator:
                 temperature=0.0,
             )
         except openai.APITimeoutError as exc:
-            raise GenerationError(f"the API generator at {where} timed out after {self.timeout_s:g} s") from exc
+            raise GenerationError(
+                f"the API generator at {where} timed out after {self.timeout_s:g} s"
+            ) from exc
         except openai.APIConnectionError as exc:
             raise GenerationError(f"the API generator at {where} could not be reached: {exc}") from exc
         except openai.APIStatusError as exc:
@@ -294,5 +306,7 @@ def make_generator(settings: RagSettings) -> Generator:
             timeout_s=settings.generation_timeout_s,
         )
     return LocalGenerator(
-        settings.generator_model, max_new_tokens=settings.max_new_tokens, timeout_s=settings.generation_timeout_s
+        settings.generator_model,
+        max_new_tokens=settings.max_new_tokens,
+        timeout_s=settings.generation_timeout_s,
     )

@@ -36,7 +36,7 @@ from qdrant_client import models
 
 from crossrank.rag.embed import Embedder, load_embedder
 from crossrank.rag.keywords import sparse_vector
-from crossrank.rag.parse import SUPPORTED_SUFFIXES, ParseError, ParsedDocument, parse_file
+from crossrank.rag.parse import SUPPORTED_SUFFIXES, ParsedDocument, ParseError, parse_file
 from crossrank.rag.store import DENSE, SPARSE, ChunkStore, open_store, point_id
 from crossrank.settings import RagSettings
 
@@ -148,7 +148,9 @@ def split_document(doc: ParsedDocument, settings: RagSettings) -> list[str]:
             Language.MARKDOWN, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
         )
     else:
-        splitter = RecursiveCharacterTextSplitter(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+        splitter = RecursiveCharacterTextSplitter(
+            chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
+        )
     return [chunk for chunk in splitter.split_text(doc.text) if chunk.strip()]
 
 
@@ -162,11 +164,15 @@ def _stored_files(store: ChunkStore) -> dict[str, tuple[str, int]]:
     """source -> (fingerprint, chunk count) of what is already in the collection."""
     stored: dict[str, tuple[str, int]] = {}
     for payload in store.scroll_payloads(["source", "content_hash", "chunk_count"]):
-        stored.setdefault(str(payload["source"]), (str(payload.get("content_hash")), int(payload.get("chunk_count", 0))))
+        stored.setdefault(
+            str(payload["source"]), (str(payload.get("content_hash")), int(payload.get("chunk_count", 0)))
+        )
     return stored
 
 
-def _points(source: str, doc: ParsedDocument, chunks: list[str], fingerprint: str, embedder: Embedder) -> list[Any]:
+def _points(
+    source: str, doc: ParsedDocument, chunks: list[str], fingerprint: str, embedder: Embedder
+) -> list[Any]:
     # The title goes into the embedded text so a chunk is found by its document's topic too.
     vectors = embedder.embed([f"{doc.title}\n{chunk}" for chunk in chunks])
     return [
@@ -223,7 +229,8 @@ def ingest(
     stored = _stored_files(store)
     report = IngestReport(where=f"{store.where}, collection {store.collection!r}")
     report.files.extend(
-        FileOutcome(str(p), "skipped", reason=f"unsupported file type {p.suffix or '(none)'}") for p in unsupported
+        FileOutcome(str(p), "skipped", reason=f"unsupported file type {p.suffix or '(none)'}")
+        for p in unsupported
     )
 
     progress: Any = None
@@ -231,7 +238,11 @@ def ingest(
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         progress = Progress(
-            TextColumn("Ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}")
+            TextColumn("Ingesting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
         )
         progress.start()
     task = progress.add_task("", total=len(files)) if progress else None
@@ -275,7 +286,7 @@ def _ingest_file(
         chunks = split_document(doc, settings)
     except (ParseError, OSError) as exc:
         return FileOutcome(source, "failed", reason=str(exc))
-    except Exception as exc:  # a parser bug on one odd file must not stop the whole run
+    except Exception as exc:  # noqa: BLE001 -- a parser bug on one odd file must not stop the whole run
         return FileOutcome(source, "failed", reason=f"{path}: {type(exc).__name__}: {exc}")
     store.upsert(_points(source, doc, chunks, fingerprint, embedder))
     if previous is not None and previous[1] > len(chunks):

@@ -124,8 +124,10 @@ class KeywordIndex:
             docs, scores = self._retriever.retrieve(
                 query_tokens, k=min(k, len(self.payloads)), show_progress=False, n_threads=1
             )
-        hits = []
+        hits: list[KeywordHit] = []
         for doc, score in zip(docs[0].tolist(), scores[0].tolist()):
             if score > 0:
-                hits.append(KeywordHit(rank=len(hits) + 1, score=float(score), payload=self.payloads[int(doc)]))
+                hits.append(
+                    KeywordHit(rank=len(hits) + 1, score=float(score), payload=self.payloads[int(doc)])
+                )
         return hits

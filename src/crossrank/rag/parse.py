@@ -95,7 +95,9 @@ def parse_file(path: Path) -> ParsedDocument:
     elif suffix == ".pdf":
         doc = _pdf(path)
     else:
-        raise ParseError(f"{path}: unsupported file type {suffix or '(none)'}; supported: {SUPPORTED_SUFFIXES}")
+        raise ParseError(
+            f"{path}: unsupported file type {suffix or '(none)'}; supported: {SUPPORTED_SUFFIXES}"
+        )
     if not doc.text.strip():
         raise ParseError(f"{path}: no text found (empty file, or a scanned PDF without a text layer)")
     return doc

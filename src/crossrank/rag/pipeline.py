@@ -218,7 +218,9 @@ def _weak_band(result: RerankResult, texts: list[str], settings: RagSettings) ->
     return policy.apply(result.query, texts, scores)
 
 
-def _trace(candidates: list[Candidate], result: RerankResult, settings: RagSettings, timings: dict[str, float]) -> Trace:
+def _trace(
+    candidates: list[Candidate], result: RerankResult, settings: RagSettings, timings: dict[str, float]
+) -> Trace:
     kept_ids = {d.index for d in result.kept}
     rows = []
     for doc in result.ranked:
@@ -240,8 +242,18 @@ def _trace(candidates: list[Candidate], result: RerankResult, settings: RagSetti
                 text=cand.text,
             )
         )
-    policy = {**result.policy.to_dict(), "weak_min_probability": settings.weak_min_probability, "on_weak": settings.on_weak}
-    return Trace(first_stage=settings.first_stage, top_k=settings.top_k, policy=policy, candidates=rows, timings_ms=timings)
+    policy = {
+        **result.policy.to_dict(),
+        "weak_min_probability": settings.weak_min_probability,
+        "on_weak": settings.on_weak,
+    }
+    return Trace(
+        first_stage=settings.first_stage,
+        top_k=settings.top_k,
+        policy=policy,
+        candidates=rows,
+        timings_ms=timings,
+    )
 
 
 def _source(number: int, doc: RankedDocument, cand: Candidate) -> Source:
@@ -282,7 +294,9 @@ class RagPipeline:
     ) -> None:
         self.settings = settings
         self.store = store or open_store(settings)
-        self.scorer = scorer or CrossEncoderScorer(settings.model, backend=settings.backend, device=settings.device)
+        self.scorer = scorer or CrossEncoderScorer(
+            settings.model, backend=settings.backend, device=settings.device
+        )
         self.generator: Generator = generator or make_generator(settings)
         from crossrank.rag.embed import load_embedder
 
@@ -383,7 +397,9 @@ class RagPipeline:
             return "The collection is empty: ingest documents first (crossrank ingest PATH)."
         best = result.best_probability or 0.0
         keyword = (
-            f" {n_keyword} keyword matches are shown instead." if n_keyword else " Keyword search found no matches either."
+            f" {n_keyword} keyword matches are shown instead."
+            if n_keyword
+            else " Keyword search found no matches either."
         )
         return (
             f"Found {n_candidates} passages, but none is relevant enough to answer from: the best relevance score "
@@ -395,7 +411,9 @@ class RagPipeline:
     def _pool(self) -> ThreadPoolExecutor:
         with self._executor_lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(self.settings.max_workers, thread_name_prefix="crossrank-rag")
+                self._executor = ThreadPoolExecutor(
+                    self.settings.max_workers, thread_name_prefix="crossrank-rag"
+                )
             return self._executor
 
     async def aask(self, question: str) -> Answer:

@@ -74,7 +74,9 @@ class Retriever:
         embedder: The bi-encoder the collection was built with (default: the offline default).
     """
 
-    def __init__(self, store: ChunkStore, first_stage: str = "dense", embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, store: ChunkStore, first_stage: str = "dense", embedder: Embedder | None = None
+    ) -> None:
         if first_stage not in ("dense", "hybrid"):
             raise ValueError(f"first_stage must be 'dense' or 'hybrid', got {first_stage!r}")
         self.store = store
@@ -147,7 +149,11 @@ class KeywordFallback:
             # with the same number of chunks is picked up by a new pipeline (the CLI
             # builds one per run); a long-running server can call refresh().
             if self._index is None or count != self._indexed_count:
-                payloads = list(self.store.scroll_payloads(["text", "source", "title", "chunk_index"])) if count else []
+                payloads = (
+                    list(self.store.scroll_payloads(["text", "source", "title", "chunk_index"]))
+                    if count
+                    else []
+                )
                 self._index = KeywordIndex(payloads)
                 self._indexed_count = count
             return self._index

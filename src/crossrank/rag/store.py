@@ -205,7 +205,12 @@ def open_store(settings: RagSettings) -> ChunkStore:
     """
     if settings.qdrant_url:
         return ChunkStore(
-            _server_client(settings), settings.collection, embedded=False, where=f"Qdrant server {settings.qdrant_url}"
+            _server_client(settings),
+            settings.collection,
+            embedded=False,
+            where=f"Qdrant server {settings.qdrant_url}",
         )
     path = settings.qdrant_path
-    return ChunkStore(_embedded_client(path), settings.collection, embedded=True, where=f"embedded Qdrant at {path}")
+    return ChunkStore(
+        _embedded_client(path), settings.collection, embedded=True, where=f"embedded Qdrant at {path}"
+    )
