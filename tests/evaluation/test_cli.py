@@ -1,0 +1,78 @@
+"""``crossrank eval``, ``calibrate`` and ``bench`` through typer's CliRunner, on a dataset written by the test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from crossrank.cli import app
+
+runner = CliRunner()
+
+
+def flat(text: str) -> str:
+    """Text without whitespace or rich's box drawing, so wrapped error panels can be searched."""
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "│╭╮╰╯─")
+
+
+def test_eval_writes_reports(tiny_model_dir: str, beir_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "eval"
+    result = runner.invoke(
+        app, ["eval", str(beir_dir), "--model", tiny_model_dir, "--top-k", "5", "--max-queries", "6", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text())
+    assert data["queries"] == 6 and data["first_stage"] == "bm25"
+    assert set(data["metrics"]["scores"]) == {"bm25", "reranked", "fused (rrf)"}
+    assert data["thresholds"]["rows"][0]["threshold"] == 0.0
+    assert (out / "reranked.run").read_text().count("\n") == data["pairs_reranked"]
+    assert "reranked" in result.output
+
+
+def test_eval_bad_dataset_names_file_and_line(tiny_model_dir: str, beir_dir: Path) -> None:
+    (beir_dir / "queries.jsonl").write_text('{"_id": "q00", "text": "ok"}\nnot json\n')
+    result = runner.invoke(app, ["eval", str(beir_dir), "--model", tiny_model_dir])
+    assert result.exit_code != 0
+    assert flat("queries.jsonl:2: not valid JSON") in flat(result.output)
+
+
+def test_calibrate_reports_ece_and_saves_beside_model(tiny_model_dir: str, beir_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    report = tmp_path / "calibration.json"
+    result = runner.invoke(
+        app,
+        ["calibrate", str(beir_dir), "--model", str(model), "--fit-split", "test", "--eval-split", "test",
+         "--top-k", "5", "--out", str(report), "--save"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert data["ece_after"] <= data["ece_before"]  # fitted and measured on the same pairs here
+    assert (model / "crossrank_calibration.json").is_file()
+    assert "ECE on test" in result.output
+
+
+def test_bench_quick_smoke(tiny_model_dir: str, beir_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = runner.invoke(
+        app,
+        ["bench", "--quick", "--model", tiny_model_dir, "--dataset", str(beir_dir), "--backend", "torch",
+         "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    engines = {r["engine"] for r in data["results"]}
+    assert engines == {"baseline", "crossrank", "bare scorer", "langchain", "llama_index"}
+    assert all(r["pairs"] == 16 and r["pairs_per_second"] > 0 for r in data["results"])
+    assert set(data["adapter_overhead"]) == {"langchain", "llama_index"}
+    assert data["speedup"]["throughput"] > 0
+
+
+def test_bench_rejects_missing_dataset(tiny_model_dir: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["bench", "--quick", "--model", tiny_model_dir, "--dataset", str(tmp_path / "nope")])
+    assert result.exit_code != 0
+    assert flat("nope is not a directory") in flat(result.output)
