@@ -69,3 +69,9 @@ def test_run_file_first_stage(beir_dir: Path, tmp_path: Path) -> None:
     assert run == {"q00": {"neg0": 2.0, "pos0": 1.0}, "q01": {}}
     with pytest.raises(ValueError, match="needs a run file"):
         first_stage_run(data, data.queries, "run", 2)
+
+
+def test_fusion_keeps_queries_only_one_run_answers() -> None:
+    fused = hybrid_run({"q": {"a": 2.0}, "only-sparse": {"x": 3.0, "y": 1.0}}, {"q": {"b": 0.5}, "only-sparse": {}})
+    assert list(fused["only-sparse"]) == ["x", "y"]
+    assert set(fused["q"]) == {"a", "b"}
