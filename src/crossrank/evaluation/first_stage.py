@@ -157,7 +157,8 @@ def fuse(first: Run, second: Run, method: str = "rrf", k: int | None = None) -> 
     """Fuse two runs with ``ranx.fuse``; keeps the top ``k`` per query.
 
     ``method`` is any ranx fusion method: ``rrf`` (default, on ranks, no score
-    normalisation), ``wsum``, ``combmnz``, ... (on min-max normalised scores).
+    normalisation), ``wsum`` (equal weights), ``sum``, ``mnz``, ... (on
+    min-max normalised scores).
     A query that only one run answers keeps that run's ranking.
 
     Example:
@@ -174,6 +175,7 @@ def fuse(first: Run, second: Run, method: str = "rrf", k: int | None = None) -> 
             runs=[RanxRun({q: dict(first[q]) for q in both}), RanxRun({q: dict(second[q]) for q in both})],
             norm=None if method == "rrf" else "min-max",
             method=method,
+            params={"weights": [0.5, 0.5]} if method == "wsum" else None,  # wsum: equal weights
         ).to_dict()
         out.update({q: {d: float(s) for d, s in docs.items()} for q, docs in fused.items()})
     for query_id in sorted((first.keys() | second.keys()) - set(both)):
