@@ -47,7 +47,14 @@ def _default_model_path() -> str:
             "`pip install ./models/crossrank-default-model` from the crossrank repository, "
             "or pass model=<a local directory or a Hugging Face hub id>."
         ) from exc
-    return str(crossrank_default_model.get_model_path())
+    path = Path(crossrank_default_model.get_model_path())
+    if not (path / "config.json").is_file():
+        raise ModelNotAvailableError(
+            f"crossrank's default model package is installed but holds no model files at {path}; "
+            "reinstall it with `pip install ./models/crossrank-default-model`, "
+            "or pass model=<a local directory or a Hugging Face hub id>."
+        )
+    return str(path)
 
 
 def _hub_reachable() -> bool:
