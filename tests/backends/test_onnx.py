@@ -91,3 +91,12 @@ def test_cache_key_follows_model_files(tmp_path: Path) -> None:
     assert cache_key(str(tmp_path), quantize=False) != before
     os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
     assert cache_key(str(tmp_path), quantize=True) != before
+
+
+def test_cache_key_follows_module_subfolders(tmp_path: Path) -> None:
+    (tmp_path / "2_Dense").mkdir()
+    head = tmp_path / "2_Dense" / "model.safetensors"
+    head.write_bytes(b"0")
+    before = cache_key(str(tmp_path), quantize=True)
+    head.write_bytes(b"01")
+    assert cache_key(str(tmp_path), quantize=True) != before

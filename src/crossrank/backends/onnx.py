@@ -80,9 +80,10 @@ def cache_key(model_path: str, quantize: bool) -> str:
     import onnxruntime
 
     folder = Path(model_path)
+    # Modules of a sentence-transformers model live in sub-folders (e.g. 2_Dense/), so walk them all.
     stamps = sorted(
-        (p.name, p.stat().st_mtime_ns, p.stat().st_size)
-        for p in folder.iterdir()
+        (str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size)
+        for p in folder.rglob("*")
         if p.is_file() and p.suffix in _WEIGHT_SUFFIXES
     )
     text = json.dumps([str(folder.resolve()), stamps, quantize, _EXPORT_RECIPE, onnxruntime.__version__])
