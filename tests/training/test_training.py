@@ -218,3 +218,18 @@ def test_pairs_files_load_in_every_format(tmp_path: Path) -> None:
     (tmp_path / "b.tsv").write_text("question\ttext\tscore\nwho?\thim\t0\n")
     assert load_pairs(tmp_path / "a.csv")[0].passage == "him"
     assert load_pairs(tmp_path / "b.tsv")[0].label == 0.0
+
+
+def test_shipped_default_model_loads_and_ranks() -> None:
+    package = pytest.importorskip("crossrank_default_model")
+    from sentence_transformers import CrossEncoder
+
+    path = Path(package.get_model_path())
+    if not (path / "model.safetensors").exists():
+        pytest.skip("the default model's weights are not in this checkout")
+    model = CrossEncoder(str(path), device="cpu")
+    scores = model.predict(
+        [("what do pandas eat", "Giant pandas eat almost nothing but bamboo shoots and leaves."),
+         ("what do pandas eat", "The stock market fell sharply on Monday.")]
+    )  # fmt: skip
+    assert scores[0] > scores[1]
