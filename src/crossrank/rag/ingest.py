@@ -151,7 +151,8 @@ def split_document(doc: ParsedDocument, settings: RagSettings) -> list[str]:
         splitter = RecursiveCharacterTextSplitter(
             chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
         )
-    return [chunk for chunk in splitter.split_text(doc.text) if chunk.strip()]
+    # A chunk with no letters or digits (a lone code fence, a table rule) carries nothing to find.
+    return [chunk for chunk in splitter.split_text(doc.text) if any(ch.isalnum() for ch in chunk)]
 
 
 def _fingerprint(path: Path, settings: RagSettings, embedder: Embedder) -> str:
