@@ -52,11 +52,9 @@ def _quiet_model_loading() -> None:
     # Weight-loading progress bars from transformers would bury the answer, and pypdf's
     # warnings about a broken file repeat what the ingest report already says about it.
     import logging
-    import os
 
     from transformers.utils import logging as hf_logging
 
-    os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF loader has its own bar
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     logging.getLogger("pypdf").setLevel(logging.ERROR)

@@ -20,7 +20,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 import threading
 import time
@@ -136,8 +138,11 @@ def _load_local(model: str) -> tuple[Any, Any]:
                 f"local generator model {model!r} is neither a .gguf file nor a model folder"
             )
         try:
-            tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
-            llm = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+            # transformers' GGUF loader draws its own tqdm bar on stderr that no setting turns
+            # off; load errors still surface as exceptions.
+            with contextlib.redirect_stderr(io.StringIO()):
+                tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
+                llm = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
         except Exception as exc:
             raise GenerationError(
                 f"could not load the local generator {model}: {type(exc).__name__}: {exc}"
