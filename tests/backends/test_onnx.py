@@ -10,10 +10,11 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from crossrank import CrossEncoderScorer  # noqa: E402
-from crossrank.backends.onnx import OnnxBackend, cache_key  # noqa: E402
-from crossrank.models import resolve_model  # noqa: E402
-from tiny_model import QA  # noqa: E402
+from tiny_model import QA
+
+from crossrank import CrossEncoderScorer
+from crossrank.backends.onnx import OnnxBackend, cache_key
+from crossrank.models import resolve_model
 
 QUERIES = [q for q, _, _ in QA]
 PASSAGES = [p for _, p, _ in QA] + [n for _, _, n in QA]

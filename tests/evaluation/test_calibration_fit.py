@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tiny_model import QA
 
 from crossrank import Calibration, CrossEncoderScorer
 from crossrank.evaluation.calibration import (
@@ -13,7 +14,6 @@ from crossrank.evaluation.calibration import (
     labelled_pairs,
     threshold_for_precision,
 )
-from tiny_model import QA
 
 PASSAGES = [p for _, p, _ in QA] + [n for _, _, n in QA]
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from tiny_model import QA
 
 from crossrank.evaluation.datasets import DatasetError, load_beir, load_trec_run, save_trec_run
-from tiny_model import QA
 
 
 def test_loads_beir_layout(beir_dir: Path) -> None:

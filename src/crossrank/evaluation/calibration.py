@@ -193,9 +193,9 @@ def calibrate(
     after = _sigmoid(calibration.a * np.asarray(eval_logits, dtype=np.float64) + calibration.b)
     return CalibrationReport(
         calibration=calibration,
-        fit_pairs=int(len(fit_labels)),
+        fit_pairs=len(fit_labels),
         fit_positives=int(np.sum(fit_labels)),
-        eval_pairs=int(len(eval_labels)),
+        eval_pairs=len(eval_labels),
         eval_positives=int(np.sum(eval_labels)),
         ece_before=expected_calibration_error(before, eval_labels),
         ece_after=expected_calibration_error(after, eval_labels),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -21,7 +20,7 @@ console = Console()
 DEFAULT_DATA = Path("..") / "shared" / "data" / "scifact"
 
 
-def _scorer(model: Optional[str], backend: str, batch_size: Optional[int], calibrated: bool = True):  # type: ignore[no-untyped-def]
+def _scorer(model: str | None, backend: str, batch_size: int | None, calibrated: bool = True):  # type: ignore[no-untyped-def]
     from crossrank import CrossEncoderScorer, ModelNotAvailableError
 
     try:
@@ -54,16 +53,16 @@ def _print_metrics(result) -> None:  # type: ignore[no-untyped-def]
 def eval_command(
     dataset: Path = typer.Argument(..., help="BEIR-layout folder: corpus.jsonl[.gz], queries.jsonl, qrels/<split>.tsv."),
     split: str = typer.Option("test", help="qrels split to evaluate."),
-    model: Optional[str] = typer.Option(None, help="Cross-encoder (path or hub id); default: the shipped model."),
+    model: str | None = typer.Option(None, help="Cross-encoder (path or hub id); default: the shipped model."),
     backend: str = typer.Option("torch", help="torch or onnx (int8, CPU)."),
     first_stage: str = typer.Option("bm25", help="bm25, dense, hybrid or run (with --run-file)."),
-    run_file: Optional[Path] = typer.Option(None, help="TREC run file used as the first stage."),
+    run_file: Path | None = typer.Option(None, help="TREC run file used as the first stage."),
     top_k: int = typer.Option(100, min=1, help="Candidates per query passed to the reranker."),
-    max_queries: Optional[int] = typer.Option(None, min=1, help="Only the first N judged queries (by id)."),
+    max_queries: int | None = typer.Option(None, min=1, help="Only the first N judged queries (by id)."),
     fusion: str = typer.Option("rrf", help="ranx fusion of first-stage and rerank scores (rrf, wsum, ...)."),
-    encoder: Optional[str] = typer.Option(None, help="Bi-encoder for dense/hybrid; default all-MiniLM-L6-v2."),
-    qdrant_path: Optional[Path] = typer.Option(None, help="On-disk embedded Qdrant folder (default: in memory)."),
-    batch_size: Optional[int] = typer.Option(None, min=1, help="Scorer batch size (default: the backend's)."),
+    encoder: str | None = typer.Option(None, help="Bi-encoder for dense/hybrid; default all-MiniLM-L6-v2."),
+    qdrant_path: Path | None = typer.Option(None, help="On-disk embedded Qdrant folder (default: in memory)."),
+    batch_size: int | None = typer.Option(None, min=1, help="Scorer batch size (default: the backend's)."),
     out: Path = typer.Option(Path("eval-results"), help="Folder for results.json, report.md and plots."),
     thresholds: bool = typer.Option(True, help="Also sweep the relevance threshold."),
     save_run: bool = typer.Option(True, help="Write the first-stage, reranked and fused runs in TREC format."),
@@ -115,14 +114,14 @@ def calibrate_command(
     dataset: Path = typer.Argument(..., help="BEIR-layout folder with labelled queries."),
     fit_split: str = typer.Option("train", help="qrels split to fit on."),
     eval_split: str = typer.Option("test", help="qrels split to measure ECE and pick the threshold on."),
-    model: Optional[str] = typer.Option(None, help="Cross-encoder (path or hub id); default: the shipped model."),
+    model: str | None = typer.Option(None, help="Cross-encoder (path or hub id); default: the shipped model."),
     backend: str = typer.Option("torch", help="torch or onnx."),
     method: str = typer.Option("platt", help="platt (slope and offset) or temperature (slope only)."),
     top_k: int = typer.Option(20, min=1, help="BM25 candidates per query used as labelled pairs."),
-    max_queries: Optional[int] = typer.Option(200, min=1, help="Judged queries per split (first N by id)."),
+    max_queries: int | None = typer.Option(200, min=1, help="Judged queries per split (first N by id)."),
     target_precision: float = typer.Option(0.8, min=0.01, max=1.0, help="Precision the suggested threshold must reach."),
     save: bool = typer.Option(False, help="Save crossrank_calibration.json beside the model (then applied automatically)."),
-    out: Optional[Path] = typer.Option(None, help="Also write the report as JSON here."),
+    out: Path | None = typer.Option(None, help="Also write the report as JSON here."),
 ) -> None:
     """Fit temperature or Platt scaling on labelled pairs, report ECE before/after, suggest a threshold."""
     from crossrank.evaluation.calibration import calibrate, labelled_pairs
@@ -168,15 +167,15 @@ def calibrate_command(
 
 
 def bench_command(
-    model: Optional[str] = typer.Option(None, help="Cross-encoder directory; default: the shipped model."),
+    model: str | None = typer.Option(None, help="Cross-encoder directory; default: the shipped model."),
     dataset: Path = typer.Option(DEFAULT_DATA, help="BEIR-layout folder whose passages are reranked."),
     queries: int = typer.Option(20, min=1, help="Queries (each reranks --candidates passages)."),
     candidates: int = typer.Option(50, min=1, help="Candidates per query."),
     backend: str = typer.Option("onnx", help="crossrank's backend: onnx (best on CPU) or torch."),
-    max_length: Optional[int] = typer.Option(None, min=8, help="crossrank window size (default: the model's)."),
+    max_length: int | None = typer.Option(None, min=8, help="crossrank window size (default: the model's)."),
     repeats: int = typer.Option(1, min=1, help="Passes over the queries."),
     quick: bool = typer.Option(False, help="A smoke run: 2 queries x 8 candidates, one process, seconds."),
-    out: Optional[Path] = typer.Option(None, help="Write the results as JSON here."),
+    out: Path | None = typer.Option(None, help="Write the results as JSON here."),
 ) -> None:
     """Speed: CrossEncoder.predict (defaults) vs crossrank's best CPU settings, plus adapter overhead."""
     from crossrank import resolve_model

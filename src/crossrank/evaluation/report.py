@@ -125,8 +125,10 @@ def write_report(
         parts += [
             "## Threshold analysis (top passage per query)",
             "",
-            f"{analysis.relevant_tops} relevant tops, {analysis.irrelevant_tops} irrelevant tops "
-            f"({analysis.answer_removed_cases} of them with the judged answers removed).",
+            (
+                f"{analysis.relevant_tops} relevant tops, {analysis.irrelevant_tops} irrelevant tops "
+                f"({analysis.answer_removed_cases} of them with the judged answers removed)."
+            ),
             "",
             thresholds_markdown(analysis),
             "",
