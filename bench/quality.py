@@ -163,7 +163,7 @@ def main(
         if only and only.lower() not in s.name.lower():
             continue
         key = s.name.replace(" ", "_").lower()
-        bi_run = _cached(cache_dir / f"{key}_{depth}_bi_{Path(bi).name}.json", lambda: bi_encoder_run(s, bi))
+        bi_run = _cached(cache_dir / f"{key}_{depth}_bi_{Path(bi).name}.json", lambda s=s: bi_encoder_run(s, bi))
         s = restrict(s, rerank_depth, max_queries)
         systems = {f"BM25 (bm25s), top-{rerank_depth}": s.candidates}
         systems["bi-encoder all-MiniLM-L6-v2 rerank"] = {q: {d: bi_run[q][d] for d in c} for q, c in s.candidates.items()}

@@ -20,7 +20,13 @@ from pathlib import Path
 import typer
 
 from crossrank.training import train_cross_encoder
-from crossrank.training.groups import TrainingGroup, add_teacher_scores, build_groups, load_groups, save_groups
+from crossrank.training.groups import (
+    TrainingGroup,
+    add_teacher_scores,
+    build_groups,
+    load_groups,
+    save_groups,
+)
 from crossrank.training.mining import mine_bm25_negatives
 from crossrank.training.recipe_data import load_recipe_sets, sample_queries
 

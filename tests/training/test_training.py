@@ -92,8 +92,8 @@ def test_training_end_to_end_loads_and_scores(tmp_path: Path, tiny_base: str) ->
 def test_training_resumes_from_checkpoint(tmp_path: Path, tiny_base: str) -> None:
     data = write_beir(tmp_path / "beir")
     out = tmp_path / "model"
-    common = dict(base_model=tiny_base, num_negatives=1, batch_size=4, max_length=48, eval_steps=2,
-                  show_progress_bar=False)  # fmt: skip
+    common = {"base_model": tiny_base, "num_negatives": 1, "batch_size": 4, "max_length": 48, "eval_steps": 2,
+              "show_progress_bar": False}  # fmt: skip
     train_cross_encoder(str(data), out, max_steps=2, **common)  # type: ignore[arg-type]
     summary = train_cross_encoder(str(data), out, max_steps=4, resume_from_checkpoint=True, **common)  # type: ignore[arg-type]
     assert summary.steps == 4
@@ -101,9 +101,8 @@ def test_training_resumes_from_checkpoint(tmp_path: Path, tiny_base: str) -> Non
 
 
 def test_mean_head_listwise_training_from_pairs_file_through_the_cli(tmp_path: Path, tiny_base: str) -> None:
-    from sentence_transformers import CrossEncoder
-
     import typer
+    from sentence_transformers import CrossEncoder
     from typer.testing import CliRunner
 
     from crossrank.training.cli import register

@@ -149,8 +149,7 @@ def save_groups(groups: Sequence[TrainingGroup], path: str | Path) -> None:
         >>> save_groups(groups, "runs/groups.jsonl")  # doctest: +SKIP
     """
     with Path(path).open("w", encoding="utf-8") as handle:
-        for group in groups:
-            handle.write(json.dumps(asdict(group), ensure_ascii=False) + "\n")
+        handle.writelines(json.dumps(asdict(group), ensure_ascii=False) + "\n" for group in groups)
 
 
 def load_groups(path: str | Path) -> list[TrainingGroup]:

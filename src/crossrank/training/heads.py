@@ -6,7 +6,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 Head = Literal["cls", "mean", "segment-cosine"]
 
@@ -63,7 +63,7 @@ def _segment_cosine_class() -> type:
         random head. Segments are told apart by ``token_type_ids`` (0 = query, 1 = passage).
         """
 
-        config_keys: list[str] = ["initial_scale", "initial_bias"]
+        config_keys: ClassVar[list[str]] = ["initial_scale", "initial_bias"]
 
         def __init__(self, initial_scale: float = 20.0, initial_bias: float = -10.0) -> None:
             super().__init__()

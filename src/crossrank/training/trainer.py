@@ -63,8 +63,10 @@ class TrainingSummary:
     def __str__(self) -> str:
         lines = [
             f"Model saved to {self.output_dir}",
-            f"  trained on {self.train_pairs} pairs from {self.train_queries} queries, {self.steps} steps, "
-            f"{self.seconds / 60:.1f} min",
+            (
+                f"  trained on {self.train_pairs} pairs from {self.train_queries} queries, {self.steps} steps, "
+                f"{self.seconds / 60:.1f} min"
+            ),
         ]
         if self.best_validation_ndcg10 is not None:
             lines.append(
