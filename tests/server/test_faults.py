@@ -27,6 +27,11 @@ QUERY, ON_TOPIC, OFF_TOPIC = QA[0]
 LONG_TEXT = "The login page offers a link to reset a forgotten password by email. " * 20  # ~1400 chars
 
 
+def _long_texts(n: int) -> list[str]:
+    """``n`` distinct long passages: the scorer scores identical texts once, so copies would be free."""
+    return [f"Passage {i}. {LONG_TEXT}" for i in range(n)]
+
+
 def _big_settings(base: ServerSettings, **update) -> ServerSettings:
     limits = {
         "max_documents": 1000,
@@ -57,7 +62,7 @@ def test_timeout_is_503_with_a_reason(server_settings: ServerSettings, scorer) -
     with run_server(_big_settings(server_settings, request_timeout_s=0.3, max_batch_size=1024)) as running:
         wait_ready(running.url)
         response = httpx.post(
-            f"{running.url}/v1/rerank", json={"query": QUERY, "documents": [LONG_TEXT] * 300}, timeout=60
+            f"{running.url}/v1/rerank", json={"query": QUERY, "documents": _long_texts(300)}, timeout=60
         )
         assert response.status_code == 503
         assert "timed out after 0.3 s" in response.json()["message"]
@@ -76,7 +81,7 @@ def test_full_queue_is_429_and_the_rest_are_served(server_settings: ServerSettin
             async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
                 return await asyncio.gather(
                     *(
-                        http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 4})
+                        http.post("/rerank", json={"query": QUERY, "texts": _long_texts(4)})
                         for _ in range(10)
                     )
                 )
@@ -100,7 +105,7 @@ def test_client_hanging_up_mid_batch(server_settings: ServerSettings, scorer) ->
                 async def impatient() -> None:
                     with pytest.raises(httpx.TimeoutException):
                         await http.post(
-                            "/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 300}, timeout=0.5
+                            "/rerank", json={"query": QUERY, "texts": _long_texts(300)}, timeout=0.5
                         )
 
                 others = [http.post("/rerank", json={"query": q, "texts": [p, n]}) for q, p, n in QA[:6]]
@@ -127,7 +132,7 @@ def test_graceful_shutdown_finishes_in_flight_requests(server_settings: ServerSe
             async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
                 requests = [
                     asyncio.ensure_future(
-                        http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 40})
+                        http.post("/rerank", json={"query": QUERY, "texts": _long_texts(40)})
                     )
                     for _ in range(4)
                 ]
@@ -186,7 +191,7 @@ def test_serve_command_drains_on_sigterm(tiny_model_dir: str) -> None:
             async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                 requests = [
                     asyncio.ensure_future(
-                        http.post("/rerank", json={"query": QUERY, "texts": [LONG_TEXT] * 40})
+                        http.post("/rerank", json={"query": QUERY, "texts": _long_texts(40)})
                     )
                     for _ in range(3)
                 ]
