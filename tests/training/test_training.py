@@ -146,7 +146,7 @@ def test_cli_reports_bad_data_without_a_traceback(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(app, ["train", str(bad), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2
-    assert "bad.jsonl, line 2" in result.output
+    assert "bad.jsonl:2: not valid JSON" in result.output
 
 
 def test_mining_never_returns_judged_passages() -> None:
@@ -167,7 +167,7 @@ def test_bad_jsonl_line_names_file_and_line(tmp_path: Path) -> None:
     lines = (root / "corpus.jsonl").read_text().splitlines()
     lines[2] = '{"_id": "broken", "text": '
     (root / "corpus.jsonl").write_text("\n".join(lines) + "\n")
-    with pytest.raises(TrainingDataError, match=r"corpus\.jsonl, line 3: not valid JSON"):
+    with pytest.raises(TrainingDataError, match=r"corpus\.jsonl:3: not valid JSON"):
         load_beir(root)
 
 

@@ -78,7 +78,8 @@ class BeirDataset:
         return {doc_id: doc.passage for doc_id, doc in self.corpus.items()}
 
 
-def _open_text(path: Path) -> IO[str]:
+def open_text(path: Path) -> IO[str]:
+    """Open a text file for reading, gunzipping ``.gz`` files."""
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding="utf-8")
     return path.open("r", encoding="utf-8")
@@ -92,8 +93,9 @@ def data_file(folder: Path, stem: str) -> Path:
     raise DatasetError(f"{folder}: no {stem} or {stem}.gz; a BEIR dataset folder needs both corpus and queries")
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    with _open_text(path) as handle:
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    """(line number, object) for each non-blank line of a JSONL file; errors name file and line."""
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -127,7 +129,7 @@ def load_corpus(path: str | Path) -> dict[str, Document]:
     """
     path = Path(path)
     corpus: dict[str, Document] = {}
-    for line_no, record in _jsonl(path):
+    for line_no, record in iter_jsonl(path):
         doc_id = _string_field(record, "_id", path, line_no, required=True)
         if doc_id in corpus:
             raise DatasetError(f"{path}:{line_no}: duplicate document id {doc_id!r}")
@@ -145,7 +147,7 @@ def load_queries(path: str | Path) -> dict[str, str]:
     """Read ``queries.jsonl[.gz]`` into query id -> text."""
     path = Path(path)
     queries: dict[str, str] = {}
-    for line_no, record in _jsonl(path):
+    for line_no, record in iter_jsonl(path):
         query_id = _string_field(record, "_id", path, line_no, required=True)
         if query_id in queries:
             raise DatasetError(f"{path}:{line_no}: duplicate query id {query_id!r}")
@@ -160,7 +162,7 @@ def _qrel_lines(path: Path) -> Iterator[tuple[int, str, str, int]]:
     """(line number, query id, doc id, grade) for each judgement line of a qrels TSV."""
     if not path.is_file():
         raise DatasetError(f"{path}: qrels file not found")
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -253,7 +255,7 @@ def load_trec_run(path: str | Path) -> Run:
     if not path.is_file():
         raise DatasetError(f"{path}: run file not found")
     run: Run = {}
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

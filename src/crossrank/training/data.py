@@ -13,16 +13,14 @@ Example:
 from __future__ import annotations
 
 import csv
-import gzip
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
+from crossrank.evaluation.datasets import DatasetError, data_file, iter_jsonl, open_text
 
-class TrainingDataError(ValueError):
-    """A training file is missing, malformed or inconsistent; the message names file and line."""
+# One error type for every data file crossrank reads (training and evaluation share the readers).
+TrainingDataError = DatasetError
+"""A training file is missing, malformed or inconsistent; the message names file and line."""
 
 
 @dataclass
@@ -60,33 +58,6 @@ class LabelledPair:
     label: float
 
 
-def _open_text(path: Path) -> IO[str]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open("r", encoding="utf-8")
-
-
-def _find(folder: Path, stem: str) -> Path:
-    for candidate in (folder / stem, folder / f"{stem}.gz"):
-        if candidate.exists():
-            return candidate
-    raise TrainingDataError(f"{folder}: no {stem} or {stem}.gz found (expected a BEIR-layout folder)")
-
-
-def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    with _open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise TrainingDataError(f"{path}, line {line_no}: not valid JSON ({error.msg})") from error
-            if not isinstance(row, dict):
-                raise TrainingDataError(f"{path}, line {line_no}: expected a JSON object, got {type(row).__name__}")
-            yield line_no, row
-
-
 def _require(row: dict[str, object], key: str, path: Path, line_no: int) -> str:
     value = row.get(key)
     if value is None:
@@ -101,7 +72,7 @@ def load_corpus(path: Path) -> dict[str, str]:
         >>> corpus = load_corpus(Path("data/scifact/corpus.jsonl.gz"))  # doctest: +SKIP
     """
     corpus: dict[str, str] = {}
-    for line_no, row in _iter_jsonl(path):
+    for line_no, row in iter_jsonl(path):
         doc_id = _require(row, "_id", path, line_no)
         text = _require(row, "text", path, line_no)
         title = str(row.get("title") or "").strip()
@@ -117,7 +88,7 @@ def load_queries(path: Path) -> dict[str, str]:
     """
     return {
         _require(row, "_id", path, line_no): _require(row, "text", path, line_no)
-        for line_no, row in _iter_jsonl(path)
+        for line_no, row in iter_jsonl(path)
     }
 
 
@@ -128,7 +99,7 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
         >>> qrels = load_qrels(Path("data/scifact/qrels/test.tsv"))  # doctest: +SKIP
     """
     qrels: dict[str, dict[str, int]] = {}
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             parts = line.rstrip("\n").split("\t")
             if line_no == 1 and not parts[-1].lstrip("-").isdigit():
@@ -160,9 +131,9 @@ def load_beir(folder: str | Path, split: str = "train") -> BeirData:
     root = Path(folder)
     if not root.is_dir():
         raise TrainingDataError(f"{root}: not a directory")
-    corpus = load_corpus(_find(root, "corpus.jsonl"))
-    all_queries = load_queries(_find(root, "queries.jsonl"))
-    qrels_path = _find(root / "qrels", f"{split}.tsv")
+    corpus = load_corpus(data_file(root, "corpus.jsonl"))
+    all_queries = load_queries(data_file(root, "queries.jsonl"))
+    qrels_path = data_file(root / "qrels", f"{split}.tsv")
     qrels = load_qrels(qrels_path)
     for query_id, judged in qrels.items():
         if query_id not in all_queries:
@@ -216,11 +187,11 @@ def load_pairs(path: str | Path) -> list[LabelledPair]:
     suffixes = [s for s in file.suffixes if s != ".gz"]
     kind = suffixes[-1] if suffixes else ""
     if kind == ".jsonl":
-        return [_to_pair(row, file, line_no) for line_no, row in _iter_jsonl(file)]
+        return [_to_pair(row, file, line_no) for line_no, row in iter_jsonl(file)]
     if kind not in (".tsv", ".csv"):
         raise TrainingDataError(f"{file}: unsupported extension {kind!r} (use .jsonl, .tsv or .csv)")
     pairs: list[LabelledPair] = []
-    with _open_text(file) as handle:
+    with open_text(file) as handle:
         reader = csv.DictReader(handle, delimiter="\t" if kind == ".tsv" else ",")
         for row in reader:
             line_no = reader.line_num
