@@ -81,7 +81,7 @@ def test_training_end_to_end_loads_and_scores(tmp_path: Path, tiny_base: str) ->
     scores = model.predict([("what do pandas eat", "Pandas eat bamboo."), ("what do pandas eat", "A guitar.")])
     assert len(scores) == 2 and all(0.0 <= float(s) <= 1.0 for s in scores)
     card = (out / "README.md").read_text()
-    assert tiny_base in card and "## Reproduce" in card and "pytest" in card and "| head | cls |" in card
+    assert tiny_base in card and "## Reproduce" in card and "pytest" in card and "| head | mean |" in card
     assert json.loads((out / "training_summary.json").read_text())["steps"] == 4
     assert any((out / "checkpoints").glob("checkpoint-*"))
 

