@@ -33,7 +33,7 @@ PACKAGE_MODEL_DIR = Path(__file__).resolve().parent / "crossrank_default_model" 
 
 def main(
     data_dir: Path = typer.Option(Path("../shared/data"), help="The shared data folder."),
-    model_dir: Path = typer.Option(PACKAGE_MODEL_DIR, help="The packaged model; the calibration is saved here."),
+    model_dir: Path = typer.Option(PACKAGE_MODEL_DIR, help="The packaged model; saved there."),
     depth: int = typer.Option(20, help="BM25 candidates per SQuAD validation question."),
     squad_queries: int = typer.Option(300, help="SQuAD validation questions sampled (seed 0)."),
     target_precision: float = typer.Option(0.8, help="Suggest the threshold reaching this precision."),
