@@ -118,6 +118,19 @@ def test_windows_overlap_so_an_answer_on_a_boundary_is_seen(tiny_model_dir):
         assert scorer.score(PASSWORD_Q, [doc])[0].probability > 0.5
 
 
+def test_a_pairs_score_does_not_depend_on_the_other_queries_in_the_batch(tiny_model_dir):
+    # The window overlap depends on the query's length; a long query scored in the same
+    # call must not change the windows, and so the score, of a short query's long document.
+    scorer = CrossEncoderScorer(tiny_model_dir, device="cpu", max_length=48, window_overlap=16)
+    doc = FILLER + " Click 'Forgot Password' on the login screen. " + FILLER
+    alone = scorer.score(PASSWORD_Q, [doc])[0]
+    long_query = "please tell me in detail which steps to follow: " + PASSWORD_Q
+    together = scorer.score_many([(long_query, [doc]), (PASSWORD_Q, [doc])])[1][0]
+    assert alone.windows > 1
+    assert together.windows == alone.windows
+    assert together.logit == pytest.approx(alone.logit, abs=1e-5)
+
+
 def test_cache_counts_hits_and_returns_the_same_scores(tiny_model_dir):
     cached = CrossEncoderScorer(tiny_model_dir, device="cpu", cache_size=4)
     first = cached.score(PASSWORD_Q, PASSWORD_DOCS)

@@ -92,23 +92,40 @@ def encode_windows(
     max_query_tokens = max(1, (max_length - specials) // 2)
     with _TOKENIZER_LOCK:
         queries, truncated = _shorten_queries(tokenizer, [q for q, _ in pairs], max_query_tokens)
-        longest_query = max(len(ids) for ids in tokenizer(list(set(queries)), add_special_tokens=False)["input_ids"])
-        room = max_length - specials - longest_query
-        stride = max(0, min(overlap, room // 2))
-        encoded = tokenizer(
-            queries,
-            [d for _, d in pairs],
-            truncation="only_second",
-            max_length=max_length,
-            stride=stride,
-            return_overflowing_tokens=True,
-            padding=False,
-        )
-    token_types = encoded.get("token_type_ids")
+        unique = list(dict.fromkeys(queries))
+        lengths = dict(zip(unique, map(len, tokenizer(unique, add_special_tokens=False)["input_ids"])))
+        # The overlap must fit in the room a query leaves, so it depends on the query; it is
+        # computed per query (never from the longest query of a batch), so a pair's windows
+        # and score do not depend on which other pairs are scored with it.
+        by_stride: dict[int, list[int]] = {}
+        for i, query in enumerate(queries):
+            room = max_length - specials - lengths[query]
+            by_stride.setdefault(max(0, min(overlap, room // 2)), []).append(i)
+        windows: list[tuple[int, list[int], list[int] | None]] = []
+        for stride, members in by_stride.items():
+            encoded = tokenizer(
+                [queries[i] for i in members],
+                [pairs[i][1] for i in members],
+                truncation="only_second",
+                max_length=max_length,
+                stride=stride,
+                return_overflowing_tokens=True,
+                padding=False,
+            )
+            types = encoded.get("token_type_ids")
+            for w, local in enumerate(encoded["overflow_to_sample_mapping"]):
+                windows.append(
+                    (
+                        members[int(local)],
+                        list(encoded["input_ids"][w]),
+                        None if types is None else list(types[w]),
+                    )
+                )
+    windows.sort(key=lambda window: window[0])  # stable: each pair's windows stay in document order
     return EncodedWindows(
-        input_ids=[list(ids) for ids in encoded["input_ids"]],
-        token_type_ids=None if token_types is None else [list(t) for t in token_types],
-        pair_of_window=[int(i) for i in encoded["overflow_to_sample_mapping"]],
+        input_ids=[ids for _, ids, _ in windows],
+        token_type_ids=None if windows[0][2] is None else [t for _, _, t in windows if t is not None],
+        pair_of_window=[pair for pair, _, _ in windows],
         truncated_queries=truncated,
     )
 
