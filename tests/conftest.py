@@ -26,6 +26,16 @@ def base_model_dir() -> str:
 
 
 @pytest.fixture(scope="session")
+def shipped_model_dir() -> str:
+    """The shipped default model's folder, or skip when its package or weights are absent."""
+    package = pytest.importorskip("crossrank_default_model", reason="the default model is not installed")
+    path = Path(package.get_model_path())
+    if not (path / "model.safetensors").exists():
+        pytest.skip("the default model's weights are not in this checkout")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(request: pytest.FixtureRequest) -> str:
     """A real cross-encoder trained on hand-written pairs (see tiny_model.py).
 

@@ -44,17 +44,24 @@ def main(
     squad = sample_queries(sets["squad_validation"], squad_queries, seed=0)
     samples = validation_samples(squad, depth=depth) + validation_samples(sets["trecqa_dev"])
     scorer = CrossEncoderScorer(str(model_dir), calibration=None)
+    groups = [
+        (str(s["query"]), list(dict.fromkeys(s["documents"])))  # type: ignore[call-overload]
+        for s in samples
+    ]
+    # One batched, length-sorted pass over every query's candidates.
+    all_scores = scorer.score_many(groups)
     halves: list[tuple[list[float], list[int]]] = [([], []), ([], [])]
-    for i, sample in enumerate(samples):
-        documents = list(dict.fromkeys(sample["documents"]))  # type: ignore[call-overload]
+    for i, (sample, (_, documents), scores) in enumerate(zip(samples, groups, all_scores)):
         positives = set(sample["positive"])  # type: ignore[call-overload]
-        scores = scorer.score(str(sample["query"]), documents)
         logits, labels = halves[i % 2]
         logits.extend(s.logit for s in scores)
         labels.extend(int(d in positives) for d in documents)
     (fit_logits, fit_labels), (eval_logits, eval_labels) = halves
     report = calibrate(
-        np.asarray(fit_logits), np.asarray(fit_labels), np.asarray(eval_logits), np.asarray(eval_labels),
+        np.asarray(fit_logits),
+        np.asarray(fit_labels),
+        np.asarray(eval_logits),
+        np.asarray(eval_labels),
         method=method,  # type: ignore[arg-type]
         target_precision=target_precision,
     )

@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 CACHE_ENV = "CROSSRANK_CACHE_DIR"
 """Environment variable overriding where exported ONNX models are cached."""
 
-_EXPORT_RECIPE = "torch-onnx-opset17-eager-int8-per-channel-matmul-v4"  # bump when the export or quantisation changes
+# Bump when the export or quantisation changes: cached exports are keyed on it.
+_EXPORT_RECIPE = "torch-onnx-opset17-eager-int8-per-channel-matmul-v4"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model")
 _ONNX_FILE = "model.onnx"
 _META_FILE = "crossrank_onnx.json"
@@ -244,7 +245,8 @@ class OnnxBackend:
         )
         self._input_names = [i.name for i in self._session.get_inputs()]
         # Measured with bench/speed.py batch-sizes (docs/benchmarks.md): on CPU, small
-        # length-sorted batches pad least and stay in cache; 8 beat 16, 32 and 64.
+        # length-sorted batches pad least and stay in cache; 8 beat 16, 32 and 64
+        # (4 tied with 8 within noise).
         self.default_batch_size = 8
 
     def predict(
