@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from crossrank.backends.base import OutputKind
+from crossrank.late_interaction import LateInteractionCrossEncoder, read_architecture
 from crossrank.models import ResolvedModel
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,26 @@ def _output_kind(activation: object, num_labels: int) -> OutputKind:
     return "logits"
 
 
+class _LateInteractionModule(torch.nn.Module):
+    """Gives a late-interaction model the call shape of a sentence-transformers ``CrossEncoder``.
+
+    The scorer, the ONNX exporter and this backend then treat both kinds of model alike:
+    features in, ``{"scores": (batch, 1)}`` out.
+    """
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+        self.model = network.encoder  # what the exporter switches to eager attention
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        types = features.get("token_type_ids")
+        if types is None:
+            raise ValueError("a late-interaction model needs token_type_ids to tell the query from the passage")
+        logits = self.network(features["input_ids"], features["attention_mask"], types)
+        return {"scores": logits.unsqueeze(1)}
+
+
 class TorchBackend:
     """Runs a cross-encoder with PyTorch (loaded through sentence-transformers' ``CrossEncoder``).
 
@@ -71,6 +92,9 @@ class TorchBackend:
         self.model_name = model.name
         self.model_path = model.path
         self.device = device
+        if read_architecture(model.path) is not None:
+            self._load_late_interaction(model, device)
+            return
         self._model = CrossEncoder(model.path, device=device, local_files_only=True)
         self._model.eval()
         transformer = self._model.model
@@ -95,6 +119,22 @@ class TorchBackend:
         pad = self.tokenizer.pad_token_id
         self._pad_token_id = 0 if pad is None else int(pad)
         self._uses_token_types = "token_type_ids" in getattr(self.tokenizer, "model_input_names", [])
+
+    def _load_late_interaction(self, model: ResolvedModel, device: str) -> None:
+        from transformers import AutoTokenizer
+
+        network = LateInteractionCrossEncoder.load(model.path).to(device).eval()
+        self._model = _LateInteractionModule(network).eval()
+        self.num_labels = 1
+        self.output_kind = "logits"
+        self.tokenizer = AutoTokenizer.from_pretrained(model.path, local_files_only=True)
+        # One position is taken by the [CLS] the model inserts before the passage.
+        self.model_max_length = int(network.encoder.config.max_position_embeddings) - 1
+        self.default_max_length = min(network.config.max_length, self.model_max_length)
+        self.default_batch_size = 64 if device.startswith("cuda") else 16
+        pad = self.tokenizer.pad_token_id
+        self._pad_token_id = 0 if pad is None else int(pad)
+        self._uses_token_types = True
 
     @torch.inference_mode()
     def predict(
