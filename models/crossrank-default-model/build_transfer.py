@@ -32,13 +32,13 @@ from crossrank.training.transfer import (
 
 # Labelled questions taken per set (the rest of a set's train part is not needed: the
 # styles should be balanced, and MedQuAD alone has 9,000 near-identical templates).
-QUESTIONS = {"squad": 2500, "boolq": 2099, "nq": 931, "medquad": 1000, "selqa": 644, "trecqa": 83, "hotpotqa": 103}
+QUESTIONS = {"squad": 2500, "boolq": 1200, "nq": 931, "medquad": 700, "selqa": 644, "trecqa": 83, "hotpotqa": 103}
 # Pseudo-queries cut from each pool's passages (claims, keywords, spans, titles).
-PSEUDO = {"squad": 800, "boolq": 1000, "nq": 600, "medquad": 500, "hotpotqa": 300}
+PSEUDO = {"squad": 800, "boolq": 700, "nq": 600, "medquad": 400, "hotpotqa": 300}
 # The teacher encodes every passage of a pool once (it is also the dense retriever), so the
 # big pools are cut to the passages of the chosen questions plus as many others at random:
 # on two CPU cores all-mpnet-base-v2 encodes only a few passages a second.
-POOL_LIMIT = {"medquad": 2500, "selqa": 6000, "trecqa": 1200}
+POOL_LIMIT = {"boolq": 1400, "medquad": 1500, "selqa": 4000, "trecqa": 1200}
 
 
 def _limit_pool(part: Part, queries: list[TransferQuery], limit: int, seed: int) -> Part:

@@ -2,17 +2,13 @@
 
 Run from the repository root after ``package_model.py``:
 
-    PYTHONPATH=src python models/crossrank-default-model/calibrate_default.py --data-dir ../shared/data
+    PYTHONPATH=src:models/crossrank-default-model python models/crossrank-default-model/calibrate_default.py
 
-Data: the model's validation split only (never its training or held-out data): questions from
-the SQuAD validation articles with BM25's top ``--depth`` paragraphs of those articles as
-candidates, and TrecQA dev with its judged candidates. Both are permissively licensed, so the
-shipped calibration carries no research-only data. Queries alternate between a fit half and an
-evaluation half, so the reported ECE and threshold are measured on pairs the fit never saw.
-
-``crossrank calibrate`` does the same for any BEIR folder; this script exists because the
-default model's validation split is built by ``recipe_data.split_by_article`` rather than read
-from a qrels file.
+Data: the recipe's validation parts only (recipe_sets.load_split(..., "validation"), never
+training or held-out data), every style: questions, search queries, medical questions,
+web questions and claims, with BM25's top ``--depth`` (or the judged candidate list) as
+candidates. Queries alternate between a fit half and an evaluation half, so the reported
+ECE and threshold are measured on pairs the fit never saw.
 """
 
 from __future__ import annotations
@@ -25,8 +21,8 @@ import typer
 
 from crossrank import CrossEncoderScorer
 from crossrank.evaluation.calibration import calibrate
-from crossrank.training.recipe_data import load_recipe_sets, sample_queries
-from crossrank.training.trainer import validation_samples
+from evaluate_recipe import _candidates
+from recipe_sets import load_split
 
 PACKAGE_MODEL_DIR = Path(__file__).resolve().parent / "crossrank_default_model" / "model"
 
@@ -34,20 +30,25 @@ PACKAGE_MODEL_DIR = Path(__file__).resolve().parent / "crossrank_default_model" 
 def main(
     data_dir: Path = typer.Option(Path("../shared/data"), help="The shared data folder."),
     model_dir: Path = typer.Option(PACKAGE_MODEL_DIR, help="The packaged model; saved there."),
-    depth: int = typer.Option(20, help="BM25 candidates per SQuAD validation question."),
-    squad_queries: int = typer.Option(300, help="SQuAD validation questions sampled (seed 0)."),
+    depth: int = typer.Option(20, help="BM25 candidates per validation query."),
+    queries_per_set: int = typer.Option(60, help="Validation queries sampled per set (seed 1)."),
     target_precision: float = typer.Option(0.8, help="Suggest the threshold reaching this precision."),
     method: str = typer.Option("platt", help="'platt' or 'temperature'."),
 ) -> None:
     """Score the validation pairs with the raw model, fit, report, save ``crossrank_calibration.json``."""
-    sets = load_recipe_sets(data_dir)
-    squad = sample_queries(sets["squad_validation"], squad_queries, seed=0)
-    samples = validation_samples(squad, depth=depth) + validation_samples(sets["trecqa_dev"])
+    import random
+
+    samples = []
+    for part in load_split(data_dir, "validation").values():
+        queries = sorted(part.queries)
+        random.Random(1).shuffle(queries)
+        run = _candidates(part, queries[:queries_per_set], depth)
+        for q, docs in run.items():
+            positives = {d for d, g in part.qrels[q].items() if g > 0}
+            samples.append({"query": part.queries[q], "documents": [part.corpus[d] for d in docs],
+                            "positive": [part.corpus[d] for d in positives]})
     scorer = CrossEncoderScorer(str(model_dir), calibration=None)
-    groups = [
-        (str(s["query"]), list(dict.fromkeys(s["documents"])))  # type: ignore[call-overload]
-        for s in samples
-    ]
+    groups = [(str(s["query"]), list(dict.fromkeys(s["documents"]))) for s in samples]
     # One batched, length-sorted pass over every query's candidates.
     all_scores = scorer.score_many(groups)
     halves: list[tuple[list[float], list[int]]] = [([], []), ([], [])]

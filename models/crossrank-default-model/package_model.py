@@ -1,4 +1,4 @@
-"""Copy a trained model into the package with fp16 weights, and check rankings are unchanged.
+"""Copy a trained late-interaction model into the package with fp16 weights, and check rankings are unchanged.
 
     python models/crossrank-default-model/package_model.py /path/to/trained-model
 
@@ -26,25 +26,29 @@ CHECK_PAIRS = [
 ]
 
 
-def main(source: Path, destination: Path = typer.Option(PACKAGE_MODEL_DIR)) -> None:
-    """Package ``source`` (a CrossEncoder directory) into ``destination`` as fp16 safetensors."""
-    from sentence_transformers import CrossEncoder
+def _scores(path: Path) -> np.ndarray:
+    from crossrank import CrossEncoderScorer
 
-    reference = CrossEncoder(str(source), device="cpu")
-    before = np.asarray(reference.predict(CHECK_PAIRS, activation_fn=None)).reshape(-1)
+    scorer = CrossEncoderScorer(str(path), backend="torch", device="cpu", calibration=None)
+    return np.asarray([scorer.score(q, [d])[0].logit for q, d in CHECK_PAIRS])
+
+
+def main(source: Path, destination: Path = typer.Option(PACKAGE_MODEL_DIR)) -> None:
+    """Package ``source`` (a late-interaction model folder) into ``destination`` as fp16 safetensors."""
+    from safetensors.torch import load_file, save_file
+
+    before = _scores(source)
     if destination.exists():
         shutil.rmtree(destination)
-    reference.half()
-    reference.save_pretrained(str(destination), safe_serialization=True)
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("trainer_state.pt", "*.onnx"))
+    weights = destination / "model.safetensors"
+    save_file({k: v.half().contiguous() for k, v in load_file(str(weights)).items()}, str(weights),
+              metadata={"format": "pt"})
     config_path = destination / "config.json"
     config = json.loads(config_path.read_text())
-    config["dtype"] = "float32"
+    config["dtype"] = "float32"  # transformers upcasts the fp16 weights on load; CPU inference stays fp32
     config_path.write_text(json.dumps(config, indent=2) + "\n")
-    for extra in ("README.md", "training_summary.json"):
-        if (source / extra).exists():
-            shutil.copy(source / extra, destination / extra)
-    after = np.asarray(CrossEncoder(str(destination), device="cpu").predict(CHECK_PAIRS, activation_fn=None))
-    after = after.reshape(-1)
+    after = _scores(destination)
     for q in range(0, len(CHECK_PAIRS), 3):
         if list(np.argsort(-before[q : q + 3])) != list(np.argsort(-after[q : q + 3])):
             raise SystemExit(f"fp16 storage changed a ranking: {before} vs {after}")
