@@ -11,16 +11,42 @@ Example:
 
 The LangChain and LlamaIndex adapters live in ``crossrank.langchain`` and
 ``crossrank.llama_index``; importing ``crossrank`` imports neither framework.
+
+The names below are imported on first use (PEP 562): ``import crossrank`` and the
+``crossrank`` command line start without loading transformers or torch, which only
+the commands that score anything need.
 """
 
-from crossrank.cache import CacheInfo
-from crossrank.calibration import Calibration
-from crossrank.models import DEFAULT_MODEL, ModelNotAvailableError, resolve_model
-from crossrank.policy import DropReason, RankedDocument, RelevancePolicy, RerankResult, Verdict
-from crossrank.scorer import CrossEncoderScorer
-from crossrank.scores import Score
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crossrank.cache import CacheInfo
+    from crossrank.calibration import Calibration
+    from crossrank.models import DEFAULT_MODEL, ModelNotAvailableError, resolve_model
+    from crossrank.policy import DropReason, RankedDocument, RelevancePolicy, RerankResult, Verdict
+    from crossrank.scorer import CrossEncoderScorer
+    from crossrank.scores import Score
 
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it.
+_EXPORTS: dict[str, str] = {
+    "CacheInfo": "crossrank.cache",
+    "Calibration": "crossrank.calibration",
+    "DEFAULT_MODEL": "crossrank.models",
+    "ModelNotAvailableError": "crossrank.models",
+    "resolve_model": "crossrank.models",
+    "DropReason": "crossrank.policy",
+    "RankedDocument": "crossrank.policy",
+    "RelevancePolicy": "crossrank.policy",
+    "RerankResult": "crossrank.policy",
+    "Verdict": "crossrank.policy",
+    "CrossEncoderScorer": "crossrank.scorer",
+    "Score": "crossrank.scores",
+}
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -37,3 +63,17 @@ __all__ = [
     "__version__",
     "resolve_model",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first access and keep it, so later lookups are plain attributes."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crossrank' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
