@@ -51,7 +51,10 @@ def rerank(
 ) -> None:
     """Rerank passages for a query and say whether any is relevant enough."""
     from crossrank import CrossEncoderScorer, RelevancePolicy
+    from crossrank.scorer import check_query
 
+    # Everything the user typed is checked before the model loads (seconds, on a CPU).
+    check_query(query)
     texts = list(passages or [])
     if file is not None:
         texts += _read_passages(file)
