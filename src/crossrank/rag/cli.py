@@ -15,9 +15,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from crossrank.rag.generate import Generator
+    from crossrank.settings import RagSettings
 
 _STORE_HELP = "Qdrant (default: embedded store in ./.crossrank/qdrant)"
 
@@ -41,11 +45,6 @@ def settings_from_flags(**flags: Any) -> Any:
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
         )
         raise typer.BadParameter(problems) from None
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 def _quiet_model_loading() -> None:
@@ -101,13 +100,9 @@ def ingest_command(
     )
     _quiet_model_loading()
     from crossrank.rag.ingest import ingest
-    from crossrank.rag.store import QdrantUnavailableError
 
-    try:
-        report = ingest(paths, settings, show_progress=not as_json and sys.stderr.isatty())
-    except (FileNotFoundError, QdrantUnavailableError, ValueError) as exc:
-        _fail(str(exc))
-        return
+    # Errors (a missing path, Qdrant down, ...) become one line in crossrank.cli.
+    report = ingest(paths, settings, show_progress=not as_json and sys.stderr.isatty())
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -278,20 +273,44 @@ def ask_command(
         max_new_tokens=max_new_tokens,
         generation_timeout_s=generation_timeout,
     )
-    _quiet_model_loading()
-    from crossrank.models import ModelNotAvailableError
     from crossrank.rag.pipeline import RagPipeline
-    from crossrank.rag.store import QdrantUnavailableError
+    from crossrank.rag.store import open_ingested_store
+    from crossrank.scorer import check_query
 
-    try:
-        answer = RagPipeline.from_settings(settings).ask(question)
-    except (QdrantUnavailableError, ModelNotAvailableError, LookupError, ValueError, TypeError) as exc:
-        _fail(str(exc))
-        return
+    # The cheap checks come before the models load (about 15 s on a CPU) and write
+    # nothing: an empty question, or a store or collection that was never ingested.
+    # Errors become one line in crossrank.cli.
+    check_query(question, "question")
+    store = open_ingested_store(settings)
+    _quiet_model_loading()
+    pipeline = RagPipeline(settings, store=store, generator=_generator(settings))
+    answer = pipeline.ask(question)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(include_trace=explain), indent=2))
     else:
         _print_answer(answer, explain)
+
+
+def _generator(settings: RagSettings) -> Generator:
+    """The generator the settings choose; the extractive one when the default local model is missing.
+
+    Only the default is replaced: ``--generator local`` given on purpose (flag or
+    ``CROSSRANK_GENERATOR``) still fails with the message that says what to install.
+
+    Example:
+        _generator(settings_from_flags(generator="extractive")).name  # -> 'extractive'
+    """
+    from crossrank.rag.generate import ExtractiveGenerator, GenerationError, make_generator
+
+    try:
+        return make_generator(settings)
+    except GenerationError as exc:
+        if "generator" in settings.model_fields_set:
+            raise
+        typer.echo(
+            f"Note: {exc}. Answering with the extractive generator (quoted passages) instead.", err=True
+        )
+        return ExtractiveGenerator(max_passages=settings.top_n)
 
 
 def register(app: typer.Typer) -> None:

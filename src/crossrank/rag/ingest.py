@@ -139,6 +139,14 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[
     return sorted(set(files)), folders, sorted(set(unsupported))
 
 
+def _unsupported(path: Path) -> str:
+    """Why ``path`` was skipped, naming the file like every parse failure does."""
+    return (
+        f"{path}: unsupported file type {path.suffix or '(no extension)'}; "
+        f"crossrank ingest reads {', '.join(SUPPORTED_SUFFIXES)}"
+    )
+
+
 def split_document(doc: ParsedDocument, settings: RagSettings) -> list[str]:
     """Split a document into chunks with LangChain's recursive splitters (markdown-aware for .md)."""
     from langchain_text_splitters import Language, RecursiveCharacterTextSplitter
@@ -224,15 +232,14 @@ def ingest(
     settings = settings or RagSettings()
     started = time.perf_counter()
     files, folders, unsupported = discover(paths)
-    store = store or open_store(settings)
+    # The embedder loads before the store is opened: opening an embedded store creates
+    # it on disk, and a run that fails on a bad embedding model should leave nothing behind.
     embedder = embedder or load_embedder(settings.embedding_model)
+    store = store or open_store(settings)
     store.ensure_collection(embedder.dimension)
     stored = _stored_files(store)
     report = IngestReport(where=f"{store.where}, collection {store.collection!r}")
-    report.files.extend(
-        FileOutcome(str(p), "skipped", reason=f"unsupported file type {p.suffix or '(none)'}")
-        for p in unsupported
-    )
+    report.files.extend(FileOutcome(str(p), "skipped", reason=_unsupported(p)) for p in unsupported)
 
     progress: Any = None
     if show_progress and files:

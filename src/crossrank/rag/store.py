@@ -43,6 +43,13 @@ class QdrantUnavailableError(ConnectionError):
     """Qdrant could not be reached or opened; the message says which one and what to do."""
 
 
+def _not_ingested(collection: str, where: str) -> LookupError:
+    return LookupError(
+        f"no collection {collection!r} in {where}: run `crossrank ingest PATH` first "
+        "(with the same --collection / --qdrant-url / --qdrant-path)."
+    )
+
+
 def point_id(source: str, chunk_index: int) -> str:
     """The stable id of one chunk: the same source and position always give the same id.
 
@@ -146,10 +153,7 @@ class ChunkStore:
     def require_collection(self) -> None:
         """Raise a clear error when there is nothing ingested yet."""
         if not self.exists():
-            raise LookupError(
-                f"no collection {self.collection!r} in {self.where}: run `crossrank ingest PATH` first "
-                "(with the same --collection / --qdrant-url / --qdrant-path)."
-            )
+            raise _not_ingested(self.collection, self.where)
 
     def count(self) -> int:
         """Number of chunks stored (0 when the collection does not exist)."""
@@ -194,6 +198,32 @@ class ChunkStore:
         """``QdrantClient.query_points`` on this collection."""
         with self._lock:
             return list(self.client.query_points(self.collection, **kwargs).points)
+
+
+def open_ingested_store(settings: RagSettings) -> ChunkStore:
+    """Open the store to read from it, failing fast when nothing has been ingested there.
+
+    Unlike ``open_store`` it never creates anything: an embedded folder that holds no
+    store is reported without opening it (opening would write ``meta.json`` there), so
+    a question asked of the wrong ``--qdrant-path`` leaves the disk as it was.
+
+    Example:
+        store = open_ingested_store(RagSettings(qdrant_path="never-ingested"))
+        # LookupError: no collection 'crossrank' in embedded Qdrant at never-ingested:
+        # run `crossrank ingest PATH` first (...); the folder is still not there
+
+    Raises:
+        LookupError: No store at the embedded folder, or no such collection in it.
+        QdrantUnavailableError: As ``open_store``.
+    """
+    if not settings.qdrant_url:
+        folder = settings.qdrant_path.expanduser().resolve()
+        # meta.json is the file Qdrant's embedded mode writes first when it creates a store.
+        if folder not in _embedded_clients and not (folder / "meta.json").is_file():
+            raise _not_ingested(settings.collection, f"embedded Qdrant at {settings.qdrant_path}")
+    store = open_store(settings)
+    store.require_collection()
+    return store
 
 
 def open_store(settings: RagSettings) -> ChunkStore:
