@@ -48,9 +48,14 @@ def train(
     resume: bool = typer.Option(False, help="Resume from the latest checkpoint in OUTPUT_DIR/checkpoints."),
 ) -> None:
     """Fine-tune a cross-encoder with mined hard negatives; writes the model and a model card."""
+    from crossrank import resolve_model
     from crossrank.training.data import TrainingDataError
     from crossrank.training.trainer import train_cross_encoder
 
+    if base_model is not None:
+        # A mistyped base model is found now, not after the output folder is made and
+        # the negatives are mined; crossrank.cli turns the error into one line.
+        resolve_model(base_model)
     try:
         train_cross_encoder(
             list(train_data),  # type: ignore[arg-type]
@@ -76,7 +81,8 @@ def train(
             resume_from_checkpoint=True if resume else None,
         )
     except TrainingDataError as error:
-        typer.echo(f"error: {error}", err=True)
+        # Kept here (not only in crossrank.cli) so the command stays usable on its own app.
+        typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(code=2) from error
 
 
