@@ -220,11 +220,12 @@ def test_pairs_files_load_in_every_format(tmp_path: Path) -> None:
 
 
 def test_shipped_default_model_loads_and_ranks(shipped_model_dir: str) -> None:
-    from sentence_transformers import CrossEncoder
+    # The default is a late-interaction model: crossrank's own loader reads it (no trust_remote_code).
+    from crossrank import CrossEncoderScorer
 
-    model = CrossEncoder(shipped_model_dir, device="cpu")
-    scores = model.predict(
-        [("what do pandas eat", "Giant pandas eat almost nothing but bamboo shoots and leaves."),
-         ("what do pandas eat", "The stock market fell sharply on Monday.")]
-    )  # fmt: skip
-    assert scores[0] > scores[1]
+    scorer = CrossEncoderScorer(shipped_model_dir, backend="torch", device="cpu")
+    scores = scorer.score(
+        "what do pandas eat",
+        ["Giant pandas eat almost nothing but bamboo shoots and leaves.", "The stock market fell sharply on Monday."],
+    )
+    assert scores[0].probability > scores[1].probability

