@@ -1,9 +1,12 @@
 """The default crossrank cross-encoder, bundled as package data so it loads with no network.
 
 Example:
-    >>> import crossrank_default_model
-    >>> from sentence_transformers import CrossEncoder
-    >>> model = CrossEncoder(crossrank_default_model.get_model_path())  # doctest: +SKIP
+    ```python
+    import crossrank_default_model
+    from crossrank import CrossEncoderScorer
+
+    scorer = CrossEncoderScorer(crossrank_default_model.get_model_path())  # what CrossEncoderScorer() loads
+    ```
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ __all__ = ["get_model_path"]
 
 
 def get_model_path() -> str:
-    """Return the directory of the bundled model (loadable by ``sentence_transformers.CrossEncoder``).
+    """Return the directory of the bundled model (a late-interaction model crossrank's own loader reads).
 
     Example:
         >>> import os
