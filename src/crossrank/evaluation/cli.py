@@ -1,9 +1,13 @@
 """``crossrank eval``, ``crossrank calibrate`` and ``crossrank bench``.
 
+Without a dataset, ``eval`` and ``bench`` use the small sample shipped in the package
+(``crossrank/sample_data``: 8 queries, 30 passages), so a first run works anywhere.
+
 Example:
-    $ crossrank eval ../shared/data/scifact --split test --first-stage bm25 --top-k 100 --out runs/eval-scifact
-    $ crossrank calibrate ../shared/data/scifact --fit-split train --eval-split test --save
-    $ crossrank bench --dataset ../shared/data/scifact --quick
+    $ crossrank eval                      # the bundled sample
+    $ crossrank eval path/to/scifact --split test --first-stage bm25 --top-k 100 --out runs/eval-scifact
+    $ crossrank calibrate path/to/scifact --fit-split train --eval-split test --save
+    $ crossrank bench --quick             # the bundled sample
 """
 
 from __future__ import annotations
@@ -17,27 +21,24 @@ from rich.table import Table
 
 console = Console()
 
-DEFAULT_DATA = Path("..") / "shared" / "data" / "scifact"
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
+"""The tiny BEIR-layout dataset shipped in the package (see its README.md)."""
+
+_SAMPLE_HELP = "the bundled sample (8 queries, 30 passages)"
+
+# Model, dataset and data-file errors are turned into one line by crossrank.cli.
 
 
 def _scorer(model: str | None, backend: str, batch_size: int | None, calibrated: bool = True):  # type: ignore[no-untyped-def]
-    from crossrank import CrossEncoderScorer, ModelNotAvailableError
+    from crossrank import CrossEncoderScorer
 
-    try:
-        return CrossEncoderScorer(
-            model, backend=backend, batch_size=batch_size, calibration="auto" if calibrated else None
-        )
-    except ModelNotAvailableError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--model") from exc
+    return CrossEncoderScorer(model, backend=backend, batch_size=batch_size, calibration="auto" if calibrated else None)
 
 
 def _load(dataset: Path, split: str):  # type: ignore[no-untyped-def]
-    from crossrank.evaluation.datasets import DatasetError, load_beir
+    from crossrank.evaluation.datasets import load_beir
 
-    try:
-        return load_beir(dataset, split)
-    except DatasetError as exc:
-        raise typer.BadParameter(str(exc), param_hint="DATASET") from exc
+    return load_beir(dataset, split)
 
 
 def _print_metrics(result) -> None:  # type: ignore[no-untyped-def]
@@ -51,7 +52,11 @@ def _print_metrics(result) -> None:  # type: ignore[no-untyped-def]
 
 
 def eval_command(
-    dataset: Path = typer.Argument(..., help="BEIR-layout folder: corpus.jsonl[.gz], queries.jsonl, qrels/<split>.tsv."),
+    dataset: Path = typer.Argument(
+        SAMPLE_DATA,
+        help="BEIR-layout folder: corpus.jsonl[.gz], queries.jsonl, qrels/<split>.tsv.",
+        show_default=_SAMPLE_HELP,
+    ),
     split: str = typer.Option("test", help="qrels split to evaluate."),
     model: str | None = typer.Option(None, help="Cross-encoder (path or hub id); default: the shipped model."),
     backend: str = typer.Option("torch", help="torch or onnx (int8, CPU)."),
@@ -68,32 +73,39 @@ def eval_command(
     save_run: bool = typer.Option(True, help="Write the first-stage, reranked and fused runs in TREC format."),
 ) -> None:
     """Evaluate reranking on a labelled dataset: first stage vs reranked vs fused, plus a threshold sweep."""
-    from crossrank.evaluation.datasets import DatasetError, save_trec_run
+    from crossrank.cli import require_packages
+    from crossrank.evaluation.datasets import save_trec_run
     from crossrank.evaluation.evaluate import evaluate_dataset
+    from crossrank.evaluation.first_stage import FIRST_STAGES
     from crossrank.evaluation.report import write_report
 
+    # What can be checked without the model is checked first: loading it takes seconds.
+    if first_stage not in FIRST_STAGES:
+        raise typer.BadParameter(f"{first_stage!r}; choose one of {', '.join(FIRST_STAGES)}", param_hint="--first-stage")
+    if first_stage == "run" and run_file is None:
+        raise typer.BadParameter("--first-stage run needs --run-file", param_hint="--run-file")
+    keyword = ("bm25s", "Stemmer") if first_stage in ("bm25", "hybrid") else ()
+    vectors = ("qdrant_client",) if first_stage in ("dense", "hybrid") else ()
+    require_packages("ranx", "matplotlib", *keyword, *vectors)
     data = _load(dataset, split)
     scorer = _scorer(model, backend, batch_size)
     console.print(
         f"{data.name}/{split}: {len(data.queries)} judged queries, {len(data.corpus)} documents; "
         f"model {scorer.model_name} ({scorer.backend.name})"
     )
-    try:
-        result = evaluate_dataset(
-            scorer,
-            data,
-            first_stage,
-            top_k_candidates=top_k,
-            max_queries=max_queries,
-            fusion=fusion,
-            run_file=run_file,
-            encoder=encoder,
-            qdrant_path=qdrant_path,
-            thresholds=thresholds,
-            show_progress_bar=True,
-        )
-    except (DatasetError, ValueError) as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    result = evaluate_dataset(
+        scorer,
+        data,
+        first_stage,
+        top_k_candidates=top_k,
+        max_queries=max_queries,
+        fusion=fusion,
+        run_file=run_file,
+        encoder=encoder,
+        qdrant_path=qdrant_path,
+        thresholds=thresholds,
+        show_progress_bar=True,
+    )
     files = write_report(out, result.summary, result.table, result.thresholds, result.baseline)
     if save_run:
         for name, run in result.runs.items():
@@ -124,25 +136,25 @@ def calibrate_command(
     out: Path | None = typer.Option(None, help="Also write the report as JSON here."),
 ) -> None:
     """Fit temperature or Platt scaling on labelled pairs, report ECE before/after, suggest a threshold."""
+    from crossrank.cli import require_packages
     from crossrank.evaluation.calibration import calibrate, labelled_pairs
     from crossrank.evaluation.evaluate import first_stage_run, select_queries
     from crossrank.evaluation.rerank import rerank_run
 
     if method not in ("platt", "temperature"):
         raise typer.BadParameter(f"unknown method {method!r}; choose platt or temperature", param_hint="--method")
+    # Packages and both splits are checked before the model loads, so these mistakes fail at once.
+    require_packages("bm25s", "Stemmer")
+    splits = [(split, _load(dataset, split)) for split in (fit_split, eval_split)]
     scorer = _scorer(model, backend, None, calibrated=False)
     pairs = []
-    for split in (fit_split, eval_split):
-        data = _load(dataset, split)
+    for split, data in splits:
         queries = select_queries(data, max_queries)
         candidates = first_stage_run(data, queries, "bm25", top_k)
         console.print(f"scoring {split}: {len(queries)} queries x {top_k} BM25 candidates")
         reranked = rerank_run(scorer, queries, data.passages(), candidates, show_progress_bar=True)
         pairs.append(labelled_pairs(reranked.logits, {q: data.qrels[q] for q in queries}))
-    try:
-        report = calibrate(*pairs[0], *pairs[1], method=method, target_precision=target_precision)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    report = calibrate(*pairs[0], *pairs[1], method=method, target_precision=target_precision)  # type: ignore[arg-type]
     cal = report.calibration
     console.print(
         f"{cal.method}: probability = sigmoid({cal.a:.4f} * logit + {cal.b:.4f}); fitted on {report.fit_pairs} "
@@ -168,7 +180,9 @@ def calibrate_command(
 
 def bench_command(
     model: str | None = typer.Option(None, help="Cross-encoder directory; default: the shipped model."),
-    dataset: Path = typer.Option(DEFAULT_DATA, help="BEIR-layout folder whose passages are reranked."),
+    dataset: Path = typer.Option(
+        SAMPLE_DATA, help="BEIR-layout folder whose passages are reranked.", show_default=_SAMPLE_HELP
+    ),
     queries: int = typer.Option(20, min=1, help="Queries (each reranks --candidates passages)."),
     candidates: int = typer.Option(50, min=1, help="Candidates per query."),
     backend: str = typer.Option("onnx", help="crossrank's backend: onnx (best on CPU) or torch."),
@@ -179,14 +193,15 @@ def bench_command(
 ) -> None:
     """Speed: CrossEncoder.predict (defaults) vs crossrank's best CPU settings, plus adapter overhead."""
     from crossrank import resolve_model
+    from crossrank.cli import require_packages
     from crossrank.evaluation.speed import compare, markdown
 
-    try:
-        path = resolve_model(model).path
-    except Exception as exc:
-        raise typer.BadParameter(str(exc), param_hint="--model") from exc
+    # The adapters' frameworks and the ONNX runtime are needed by every engine run; a
+    # missing one would otherwise only surface in a subprocess, after the baseline ran.
+    require_packages("langchain_core", "llama_index.core", *(("onnxruntime", "onnx") if backend == "onnx" else ()))
     if not dataset.is_dir():
         raise typer.BadParameter(f"{dataset} is not a directory; pass a BEIR dataset folder", param_hint="--dataset")
+    path = resolve_model(model).path
     if quick:
         queries, candidates, repeats = 2, 8, 1
     report = compare(
