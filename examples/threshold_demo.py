@@ -2,7 +2,7 @@
 
 Twenty short documents on a few topics go into an in-memory Qdrant; each question
 takes the top 5 by dense similarity, the cross-encoder reranks them, and only
-passages above a 0.2 probability reach the generator. Dense retrieval always
+passages above a 0.1 probability reach the generator. Dense retrieval always
 returns 5 passages, even for a question the corpus knows nothing about; the
 threshold is what stops the generator from answering from them.
 
@@ -65,7 +65,9 @@ def main() -> None:
         "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
     )
     parser.add_argument("--generator", choices=["local", "extractive"], default="local")
-    parser.add_argument("--threshold", type=float, default=0.2, help="min_probability of the gate")
+    # 0.1 sits between what the shipped model gives this tiny FAQ corpus for covered questions (0.18-0.50)
+    # and for uncovered ones (0.004-0.012); its calibration was fitted on large web and QA collections.
+    parser.add_argument("--threshold", type=float, default=0.1, help="min_probability of the gate")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     args = parser.parse_args()
 

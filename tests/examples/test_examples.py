@@ -81,7 +81,7 @@ def test_docs_folder_rag(tiny_model_dir: str, tmp_path: Path) -> None:
 @pytest.mark.usefixtures("shipped_model_dir")
 def test_threshold_demo_with_the_shipped_model_refuses_off_topic_questions() -> None:
     # The gate's promise with the model users get by default (no --model): the three covered
-    # questions pass 0.2, the astrophysics and regex questions do not.
+    # questions pass the demo threshold (0.1), the astrophysics and regex questions do not.
     out = run_example("threshold_demo.py", "--generator", "extractive")
     blocks = out.split("\nQ: ")[1:]
     assert len(blocks) == 5
