@@ -82,6 +82,7 @@ def test_a_bad_flag_value_is_one_line_naming_the_flag_and_the_help() -> None:
 
 
 def test_crossrank_debug_keeps_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "query is empty" in error_line(runner.invoke(app, ["rerank", " ", "p"]))
     monkeypatch.setenv("CROSSRANK_DEBUG", "1")
     result = runner.invoke(app, ["rerank", " ", "p"])
     assert isinstance(result.exception, ValueError) and "query is empty" in str(result.exception)

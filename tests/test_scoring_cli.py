@@ -14,17 +14,6 @@ from crossrank.cli import app
 runner = CliRunner()
 
 
-def test_rerank_as_json_ranks_the_answer_first(tiny_model_dir: str) -> None:
-    result = runner.invoke(
-        app,
-        ["rerank", "What do pandas eat?", "The stock market fell sharply on Monday.",
-         "Giant pandas eat almost nothing but bamboo shoots and leaves.", "--model", tiny_model_dir, "--json"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    kept = json.loads(result.stdout)["kept"]  # no thresholds given: every passage, best first
-    assert kept[0]["rank"] == 1 and "bamboo" in kept[0]["text"]
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -50,9 +39,18 @@ def test_rerank_mistakes_are_one_line_and_exit_2(
     assert message in error_line(result)
 
 
-def test_json_is_a_plain_flag_in_the_help() -> None:
+def test_json_is_a_plain_flag(tiny_model_dir: str) -> None:
     result = runner.invoke(app, ["rerank", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     json_line = next(line for line in result.output.splitlines() if "--json" in line)
     assert "<bool>" not in json_line and "Print the whole result as JSON" in json_line
     assert "<int>" in next(line for line in result.output.splitlines() if "--top-n" in line)  # values keep types
+
+    result = runner.invoke(
+        app,
+        ["rerank", "What do pandas eat?", "The stock market fell sharply on Monday.",
+         "Giant pandas eat almost nothing but bamboo shoots and leaves.", "--model", tiny_model_dir, "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    kept = json.loads(result.stdout)["kept"]  # no thresholds given: every passage, best first
+    assert kept[0]["rank"] == 1 and "bamboo" in kept[0]["text"]
