@@ -22,6 +22,13 @@ def test_environment_flags_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None
     assert ServerSettings().max_wait_ms == 5.0
 
 
+def test_an_empty_api_key_flag_means_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CROSSRANK_API_KEY", raising=False)
+    assert settings_from_flags(api_key="").api_key is None  # like an empty CROSSRANK_API_KEY
+    assert settings_from_flags(api_key="  ").api_key is None
+    assert settings_from_flags(api_key="s3cret").api_key.get_secret_value() == "s3cret"
+
+
 def test_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(typer.BadParameter, match="max_batch_size"):
         settings_from_flags(max_batch_size=0)

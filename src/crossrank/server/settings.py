@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -103,6 +103,17 @@ class ServerSettings(BaseSettings):
         default=60.0, gt=0, description="An answer not produced by then gets 503."
     )
     readiness_timeout_s: float = Field(default=2.0, gt=0, description="How long /readyz waits for Qdrant.")
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_key_is_no_key(cls, value: object) -> object:
+        # `--api-key ""` and CROSSRANK_API_KEY= both mean "no key"; an empty key would
+        # otherwise refuse every client, since none can send an empty Bearer token.
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> ServerSettings:
