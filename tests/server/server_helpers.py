@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ class RunningServer:
 
 @contextmanager
 def run_server(
-    settings: ServerSettings, *, ready_timeout_s: float = 120.0, **app_kwargs: Any
+    settings: ServerSettings, *, ready_timeout_s: float = 300.0, **app_kwargs: Any
 ) -> Iterator[RunningServer]:
     """Start a real server, wait until /readyz is 200 (or /healthz when not expecting ready), stop it after."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -70,7 +71,32 @@ def run_server(
         sock.close()
 
 
-def wait_ready(url: str, timeout_s: float = 120.0) -> dict[str, Any]:
+def free_port() -> int:
+    """A port free on 127.0.0.1 a moment ago (for subprocesses, which bind it themselves)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_command(model_dir: str, port: int) -> list[str]:
+    """``python -m crossrank.server`` with ``model_dir`` on the CPU, on 127.0.0.1:``port``."""
+    return [
+        sys.executable,
+        "-m",
+        "crossrank.server",
+        "--model",
+        model_dir,
+        "--device",
+        "cpu",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
+def wait_ready(url: str, timeout_s: float = 300.0) -> dict[str, Any]:
+    # Generous: on a busy shared machine loading even the tiny model has taken over 120 s.
     deadline = time.monotonic() + timeout_s
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
