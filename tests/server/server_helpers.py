@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -93,6 +94,15 @@ def serve_command(model_dir: str, port: int) -> list[str]:
         "--port",
         str(port),
     ]
+
+
+def spawn_server(model_dir: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``serve_command`` on a free port with ``env``, its output piped: the process and its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        serve_command(model_dir, port), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    return process, f"http://127.0.0.1:{port}"
 
 
 def wait_ready(url: str, timeout_s: float = 300.0) -> dict[str, Any]:

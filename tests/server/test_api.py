@@ -80,6 +80,19 @@ def test_tei_shape(client: httpx.Client, scorer) -> None:
     assert math.isclose(raw[0]["score"], expected[1].logit, abs_tol=1e-3)
 
 
+def test_cohere_v2_priority_and_relevant_spans_are_accepted(client: httpx.Client) -> None:
+    body = {
+        "query": QUERY,
+        "documents": [OFF_TOPIC, ON_TOPIC],
+        "priority": 0,
+        "relevant_spans": {"mode": "enabled", "threshold": 0.1, "max_spans": 3},
+    }
+    response = client.post("/v2/rerank", json=body)
+    assert response.status_code == 200, response.text
+    assert [r["index"] for r in response.json()["results"]] == [1, 0]
+    assert all("relevant_spans" not in r for r in response.json()["results"])
+
+
 def test_empty_document_list_is_an_empty_answer(client: httpx.Client) -> None:
     body = client.post("/v1/rerank", json={"query": QUERY, "documents": []}).json()
     assert body["results"] == [] and body["verdict"] == "none"
@@ -90,6 +103,13 @@ def test_empty_document_list_is_an_empty_answer(client: httpx.Client) -> None:
     ("path", "payload", "status", "names"),
     [
         ("/v1/rerank", {"query": "   ", "documents": ["a"]}, 422, "query"),
+        (
+            "/v1/rerank",
+            {"query": "\u200b\u2060 \ufeff", "documents": ["a"]},
+            422,
+            "query is empty: it has only",
+        ),
+        ("/rerank", {"query": "\u200b\u200d\t", "texts": ["a"]}, 422, "zero-width characters"),
         ("/v1/rerank", {"documents": ["a"]}, 422, "query"),
         ("/v1/rerank", {"query": "q", "documents": ["a", 5]}, 422, "documents[1]"),
         ("/v1/rerank", {"query": "q", "documents": [{"title": "no text"}]}, 422, "documents[0]"),
@@ -97,6 +117,18 @@ def test_empty_document_list_is_an_empty_answer(client: httpx.Client) -> None:
         ("/v1/rerank", {"query": "q", "documents": ["a"], "top_n": 0}, 422, "top_n"),
         ("/v1/rerank", {"query": "q", "documents": ["a"], "top_n": 1, "min_keep": 2}, 422, "min_keep"),
         ("/v1/rerank", {"query": "q", "documents": ["a"], "rank_fields": ["title"]}, 422, "rank_fields"),
+        (
+            "/v2/rerank",
+            {"query": "q", "documents": ["a"], "priority": -1},
+            422,
+            "priority: Input should be greater",
+        ),
+        (
+            "/v2/rerank",
+            {"query": "q", "documents": ["a"], "relevant_spans": {"mode": "on"}},
+            422,
+            "relevant_spans.mode",
+        ),
         ("/v1/rerank", {"query": "q", "documents": ["a"] * 51}, 422, "CROSSRANK_MAX_DOCUMENTS"),
         ("/v1/rerank", {"query": "q", "documents": ["a", "x" * 2001]}, 422, "documents[1]"),
         ("/v1/rerank", {"query": "q" * 501, "documents": ["a"]}, 422, "CROSSRANK_MAX_QUERY_CHARS"),
@@ -186,6 +218,14 @@ def test_api_key(server_settings: ServerSettings) -> None:
         assert running.metric("crossrank_rejected_requests_total", reason="unauthorized") == 2
 
 
+def test_an_empty_api_key_means_no_key(server_settings: ServerSettings) -> None:
+    # `--api-key ""` and CROSSRANK_API_KEY= both mean "no key" (an empty key used to refuse everyone)
+    with run_server(updated(server_settings, api_key="")) as running:
+        wait_ready(running.url)
+        response = httpx.post(f"{running.url}/rerank", json={"query": QUERY, "texts": [ON_TOPIC]})
+        assert response.status_code == 200, response.text
+
+
 def test_model_that_cannot_load_is_reported_not_ready(server_settings: ServerSettings, tmp_path) -> None:
     with run_server(updated(server_settings, model=str(tmp_path / "missing-model"))) as running:
         for _ in range(200):
@@ -196,4 +236,5 @@ def test_model_that_cannot_load_is_reported_not_ready(server_settings: ServerSet
         assert ready.status_code == 503 and "missing-model" in ready.json()["checks"]["model"]
         response = httpx.post(f"{running.url}/rerank", json={"query": QUERY, "texts": [ON_TOPIC]})
         assert response.status_code == 503 and "could not be loaded" in response.json()["message"]
+        assert running.metric("crossrank_rejected_requests_total", reason="not_ready") == 1
         assert httpx.get(f"{running.url}/healthz").status_code == 200

@@ -42,3 +42,18 @@ def test_cohere_v2_client_with_api_key(server_settings: ServerSettings, scorer) 
         refused = cohere.ClientV2(api_key="wrong", base_url=running.url)
         with pytest.raises(cohere.errors.UnauthorizedError):
             refused.rerank(model="rerank-v3.5", query=QUERY, documents=[ON_TOPIC])
+
+
+def test_cohere_v2_client_with_priority_and_relevant_spans(server: RunningServer, scorer) -> None:
+    # Both are Cohere v2 request fields: accepted and ignored (docs/server.md), never a 422.
+    client = cohere.ClientV2(api_key="unused", base_url=server.url)
+    response = client.rerank(
+        model="rerank-v3.5",
+        query=QUERY,
+        documents=[OFF_TOPIC, ON_TOPIC],
+        priority=3,
+        relevant_spans=cohere.RerankRelevantSpans(mode="enabled", threshold=0.2, max_spans=2),
+    )
+    expected = scorer.score(QUERY, [OFF_TOPIC, ON_TOPIC])
+    assert [r.index for r in response.results] == [1, 0]
+    assert math.isclose(response.results[0].relevance_score, expected[1].probability, abs_tol=1e-4)

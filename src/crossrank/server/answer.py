@@ -24,10 +24,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crossrank.server.errors import LimitExceeded
+from crossrank.server.metrics import request_info
+from crossrank.server.schemas import is_blank
 
 log = logging.getLogger("crossrank.server")
 
@@ -44,8 +46,9 @@ class AnswerRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("question is empty; send the question to answer")
+        if is_blank(value):
+            why = ": it has only whitespace or zero-width characters" if value else ""
+            raise ValueError(f"question is empty{why}; send the question to answer")
         return value
 
 
@@ -186,7 +189,8 @@ def install_answer_route(
         tags=["answer"],
         summary="Answer a question from the collection: retrieve, rerank, gate, generate (with sources)",
     )
-    async def answer(body: AnswerRequest) -> dict[str, Any]:
+    async def answer(body: AnswerRequest, request: Request) -> dict[str, Any]:
+        info = request_info(request.scope)  # refusals are counted and logged by the metrics middleware
         if len(body.question) > settings.max_query_chars:
             raise LimitExceeded(
                 ("body", "question"),
@@ -195,6 +199,7 @@ def install_answer_route(
             )
         pipeline = service.pipeline
         if pipeline is None:
+            info.reason = "not_ready"
             if service.error:
                 raise _unavailable(f"the answer pipeline is not available: {service.error}")
             raise _unavailable("the answer pipeline is still loading; retry when /readyz says ready")
@@ -203,7 +208,7 @@ def install_answer_route(
         try:
             result = await asyncio.wait_for(pipeline.aask(body.question), settings.answer_timeout_s)
         except asyncio.TimeoutError:
-            state.metrics.rejected.labels(reason="timeout").inc()
+            info.reason = "timeout"
             raise _unavailable(
                 f"no answer within {settings.answer_timeout_s:g} s (CROSSRANK_ANSWER_TIMEOUT_S); "
                 "the generator or Qdrant is too slow, retry later"

@@ -19,21 +19,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import uuid
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crossrank.policy import RelevancePolicy, RerankResult
-from crossrank.scorer import CrossEncoderScorer
 from crossrank.scores import Score
 from crossrank.server.batcher import BatcherClosedError, DynamicBatcher, QueueFullError
+from crossrank.server.bodies import StrictJsonRoute
 from crossrank.server.errors import BodyLimitMiddleware, LimitExceeded, error_response, install_error_handlers
-from crossrank.server.metrics import MetricsMiddleware, ServiceMetrics
+from crossrank.server.metrics import MetricsMiddleware, ServiceMetrics, request_info
 from crossrank.server.schemas import (
     CohereRerankRequest,
     CohereRerankResponse,
@@ -45,13 +45,23 @@ from crossrank.server.schemas import (
 )
 from crossrank.server.settings import ServerSettings
 
+if TYPE_CHECKING:
+    # Imported where the model loads, in the loading thread: transformers and torch take
+    # seconds to import, and the server must answer /healthz meanwhile.
+    from crossrank.scorer import CrossEncoderScorer
+
 log = logging.getLogger("crossrank.server")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "The body is not valid JSON."},
     401: {"model": ErrorBody, "description": "The server has an API key and the request did not send it."},
     413: {"model": ErrorBody, "description": "The body is larger than CROSSRANK_MAX_BODY_BYTES."},
-    422: {"model": ErrorBody, "description": "A field is missing, has the wrong type, or breaks a limit."},
+    415: {"model": ErrorBody, "description": "The body is not sent as application/json."},
+    422: {
+        "model": ErrorBody,
+        "description": "A field is missing, has the wrong type, breaks a limit, or holds a non-finite "
+        "number or invalid Unicode.",
+    },
     429: {"model": ErrorBody, "description": "The batch queue is full; retry after a moment."},
     503: {"model": ErrorBody, "description": "Timed out, model still loading, or shutting down."},
 }
@@ -147,7 +157,8 @@ def create_app(
         'crossrank'
     """
     settings = settings or ServerSettings()
-    state = ServiceState(settings=settings)
+    longest = max(settings.request_timeout_s, settings.answer_timeout_s if settings.answer_enabled else 0.0)
+    state = ServiceState(settings=settings, metrics=ServiceMetrics(longest_timeout_s=longest))
     if answer_service is None and settings.answer_enabled:
         from crossrank.server.answer import AnswerService
 
@@ -166,24 +177,36 @@ def create_app(
         state.metrics.model_ready.set(1)
 
     async def load_model() -> None:
+        log.info(
+            "loading the model",
+            extra={
+                "fields": {"model": settings.model, "backend": settings.backend, "device": settings.device}
+            },
+        )
+        started = time.perf_counter()
         try:
-            loaded = await asyncio.to_thread(
-                CrossEncoderScorer,
-                settings.model,
-                backend=settings.backend,
-                device=settings.device,
-                batch_size=settings.batch_size,
-                max_length=settings.max_length,
-                cache_size=settings.cache_size,
-            )
+            loaded = await asyncio.to_thread(_load_scorer, settings)
         except Exception as exc:  # noqa: BLE001 - reported by /readyz and every rerank call, not swallowed
             state.load_error = f"{type(exc).__name__}: {exc}"
-            log.error("could not load the model %r: %s", settings.model, state.load_error)
+            log.error(
+                "could not load the model; /readyz stays 503",
+                extra={"fields": {"model": settings.model, "error": state.load_error}},
+            )
             return
         start_batcher(loaded)
         assert state.batcher is not None
         await state.batcher.start()
-        log.info("model %s loaded; ready", loaded.model_name)
+        log.info(
+            "model loaded, ready",
+            extra={
+                "fields": {
+                    "model": loaded.model_name,
+                    "backend": settings.backend,
+                    "device": settings.device,
+                    "load_s": round(time.perf_counter() - started, 2),
+                }
+            },
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -223,6 +246,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.crossrank = state
+    # Every route with a body accepts strict JSON only (415, or 422 naming a NaN or a lone surrogate).
+    app.router.route_class = StrictJsonRoute
     install_error_handlers(app)
 
     bearer = HTTPBearer(auto_error=False, description="The server's CROSSRANK_API_KEY.")
@@ -231,8 +256,7 @@ def create_app(
         assert settings.api_key is not None
         expected = settings.api_key.get_secret_value().encode()
         if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), expected):
-            state.metrics.rejected.labels(reason="unauthorized").inc()
-            raise HTTPException(
+            raise HTTPException(  # counted and logged as "unauthorized" by the metrics middleware
                 401,
                 "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
                 headers={"WWW-Authenticate": "Bearer"},
@@ -245,8 +269,14 @@ def create_app(
     require_api_key = check_api_key if settings.api_key is not None else open_access
 
     async def score(request: Request, query: str, texts: list[str]) -> list[Score]:
-        """Score through the batcher, with the timeout, backpressure and cancellation rules."""
+        """Score through the batcher, with the timeout, backpressure and cancellation rules.
+
+        Refusals are counted and logged once, by the metrics middleware; this only names
+        the reason where the status alone does not tell (503: loading, closing, timed out).
+        """
+        info = request_info(request.scope)
         if state.batcher is None or not state.batcher.running:
+            info.reason = "not_ready"
             if state.load_error is not None:
                 raise HTTPException(503, f"the model could not be loaded: {state.load_error}")
             raise HTTPException(
@@ -264,17 +294,16 @@ def create_app(
             try:
                 return scoring.result()
             except QueueFullError as exc:
-                state.metrics.rejected.labels(reason="queue_full").inc()
                 raise HTTPException(
                     429, f"too many requests: {exc}; retry later", headers={"Retry-After": "1"}
                 ) from None
             except BatcherClosedError as exc:
+                info.reason = "shutting_down"
                 raise HTTPException(503, f"not scoring: {exc}", headers={"Retry-After": "5"}) from None
         scoring.cancel()  # removes the request from the queue (or discards its scores mid-batch)
         if watcher in done:
-            state.metrics.rejected.labels(reason="cancelled").inc()
             raise ClientGone()
-        state.metrics.rejected.labels(reason="timeout").inc()
+        info.reason = "timeout"
         raise HTTPException(
             503,
             f"request timed out after {settings.request_timeout_s:g} s waiting for the model "
@@ -299,17 +328,18 @@ def create_app(
         tags=["rerank"],
         summary="Rerank documents (Cohere rerank shape) and gate them by relevance",
     )
-    async def rerank_cohere(
-        body: CohereRerankRequest, request: Request, response: Response
-    ) -> dict[str, Any]:
+    async def rerank_cohere(body: CohereRerankRequest, request: Request) -> dict[str, Any]:
         texts = body.texts()
+        info = request_info(request.scope)
+        info.documents = len(texts)
         check_limits(settings, body.query, texts, "documents")
         policy = _policy_from(settings, body)
         scores = await score(request, body.query, texts)
         result: RerankResult = policy.apply(body.query, texts, scores)
-        state.metrics.verdicts.labels(endpoint="/v1/rerank", verdict=result.verdict.value).inc()
-        request_id = uuid.uuid4().hex
-        response.headers["X-Request-Id"] = request_id
+        # The path the client called (/v1/rerank or /v2/rerank: one handler serves both).
+        route = getattr(request.scope.get("route"), "path", request.url.path)
+        state.metrics.verdicts.labels(endpoint=route, verdict=result.verdict.value).inc()
+        request_id = info.request_id  # the middleware sends it back as X-Request-Id too
         results = []
         for doc in result.kept:
             item: dict[str, Any] = {
@@ -367,6 +397,7 @@ def create_app(
         summary="Rerank texts (text-embeddings-inference shape)",
     )
     async def rerank_tei(body: TeiRerankRequest, request: Request) -> list[dict[str, Any]]:
+        request_info(request.scope).documents = len(body.texts)
         check_limits(settings, body.query, body.texts, "texts")
         scores = await score(request, body.query, body.texts)
         order = sorted(range(len(scores)), key=lambda i: (-scores[i].logit, i))
@@ -430,7 +461,11 @@ def create_app(
     # Oversize bodies are refused before anything reads them; the metrics middleware is
     # added last so it is outermost and also counts those 413 answers.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=state.metrics, endpoints=lambda: known_paths)
+    # Refusals are counted for the endpoints that score; a 404 or a 503 of /readyz is no refusal.
+    rejecting = {p for p in known_paths if p in {"/v1/rerank", "/v2/rerank", "/rerank", "/v1/answer"}}
+    app.add_middleware(
+        MetricsMiddleware, metrics=state.metrics, endpoints=lambda: known_paths, rejecting=lambda: rejecting
+    )
     return app
 
 
@@ -440,7 +475,31 @@ def app_from_env() -> FastAPI:
     Example:
         $ CROSSRANK_MODEL=/models/reranker uvicorn --factory crossrank.server:app_from_env --port 8080
     """
-    return create_app(ServerSettings())
+    from logging.config import dictConfig
+
+    from crossrank.server.logs import log_config, own_the_process
+
+    settings = ServerSettings()
+    # This process is a server (uvicorn --factory): JSON log lines, no progress bars.
+    dictConfig(log_config(settings.log_level, whole_process=True))
+    own_the_process()
+    return create_app(settings)
+
+
+def _load_scorer(settings: ServerSettings) -> CrossEncoderScorer:
+    """Import the scoring stack and load the model (runs in a worker thread)."""
+    from crossrank.scorer import CrossEncoderScorer
+    from crossrank.server.logs import adopt_library_logging
+
+    adopt_library_logging()
+    return CrossEncoderScorer(
+        settings.model,
+        backend=settings.backend,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        max_length=settings.max_length,
+        cache_size=settings.cache_size,
+    )
 
 
 def _version() -> str:

@@ -32,9 +32,12 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from crossrank.scorer import CrossEncoderScorer
 from crossrank.scores import Score
+
+if TYPE_CHECKING:  # the server imports the scoring stack only when it loads the model
+    from crossrank.scorer import CrossEncoderScorer
 
 log = logging.getLogger("crossrank.server")
 

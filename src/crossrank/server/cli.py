@@ -102,9 +102,18 @@ def serve_command(
         answer_enabled=answer,
         log_level=log_level,
     )
+    from crossrank.server.listen import CannotListenError, listening_socket
+
+    # Bound before the server, the app and the model are even imported: a busy port is
+    # one line and exit status 1 within a second, not a traceback after the model loaded.
+    try:
+        sock = listening_socket(settings.host, settings.port)
+    except CannotListenError as exc:
+        typer.echo(f"crossrank serve: {exc}", err=True)
+        raise typer.Exit(1) from None
     from crossrank.server.run import serve
 
-    serve(settings)
+    serve(settings, sock)
 
 
 def register(app: typer.Typer) -> None:

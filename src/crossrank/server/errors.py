@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crossrank.server.metrics import request_info
+
+log = logging.getLogger("crossrank.server")
 
 
 def location(loc: Sequence[Any]) -> str:
@@ -53,12 +59,37 @@ class LimitExceeded(Exception):
         return location(self.loc)
 
 
+def encodable(value: Any) -> Any:
+    """``value`` with what strict JSON cannot carry made printable: NaN and infinities become
+    strings, lone surrogates become backslash escapes.
+
+    Error details echo the client's input, and an answer that cannot be encoded would
+    turn a 4xx into a 500.
+
+    Example:
+        >>> encodable({"x": [float("nan"), "a\\ud800"]})
+        {'x': ['nan', 'a\\\\ud800']}
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {encodable(k): encodable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encodable(v) for v in value]
+    return value
+
+
 def error_response(
     status: int, message: str, detail: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     """The one error body shape."""
     return JSONResponse(
-        {"message": message, "detail": jsonable_encoder(detail if detail is not None else message)},
+        {
+            "message": encodable(message),
+            "detail": encodable(jsonable_encoder(detail if detail is not None else message)),
+        },
         status_code=status,
         headers=headers,
     )
@@ -86,6 +117,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LimitExceeded)
     async def _limit(request: Request, exc: LimitExceeded) -> JSONResponse:
+        if exc.kind == "limit":  # a configured limit, not a plain value error (min_keep > top_n)
+            request_info(request.scope).reason = "limit"
         detail = [{"loc": list(exc.loc), "msg": exc.message, "type": exc.kind}]
         return error_response(422, f"{exc.location}: {exc.message}", detail)
 
@@ -93,6 +126,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return error_response(exc.status_code, message, exc.detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not bad input: still the one JSON shape (clients parse it), never a bare
+        # text/plain 500. Starlette re-raises after sending this, so the server log keeps
+        # the traceback.
+        return error_response(500, f"internal server error ({type(exc).__name__}); see the server log")
 
 
 class BodyLimitMiddleware:

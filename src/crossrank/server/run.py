@@ -12,16 +12,24 @@ Example:
 from __future__ import annotations
 
 import math
+import socket
 
 import uvicorn
 from fastapi import FastAPI
 
 from crossrank.server.app import create_app
+from crossrank.server.listen import listening_socket
+from crossrank.server.logs import log_config, own_the_process
 from crossrank.server.settings import ServerSettings
 
 
-def uvicorn_config(settings: ServerSettings, app: FastAPI | None = None) -> uvicorn.Config:
+def uvicorn_config(
+    settings: ServerSettings, app: FastAPI | None = None, *, whole_process: bool = False
+) -> uvicorn.Config:
     """The uvicorn configuration for ``settings``: one process, so one model and shared batches.
+
+    ``whole_process``: this process is only the server, so all of its logging is the
+    server's JSON log (see ``crossrank.server.logs.log_config``).
 
     Example:
         >>> uvicorn_config(ServerSettings(port=9000)).port
@@ -32,14 +40,28 @@ def uvicorn_config(settings: ServerSettings, app: FastAPI | None = None) -> uvic
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # one JSON line per event, uvicorn's included
+        log_config=log_config(settings.log_level, whole_process=whole_process),
         timeout_graceful_shutdown=math.ceil(settings.graceful_shutdown_s),
         # Load balancers reuse keep-alive connections; uvicorn's default 5 s is short behind one.
         timeout_keep_alive=30,
-        access_log=settings.log_level == "debug",
+        # Each request is logged once by crossrank's middleware, with its id, status and latency.
+        access_log=False,
     )
 
 
-def serve(settings: ServerSettings | None = None) -> None:
-    """Serve until SIGTERM / Ctrl-C; returns after a graceful shutdown."""
+def serve(settings: ServerSettings | None = None, sock: socket.socket | None = None) -> None:
+    """Serve until SIGTERM / Ctrl-C; returns after a graceful shutdown.
+
+    Args:
+        settings: Configuration; ``None`` reads ``CROSSRANK_*`` environment variables.
+        sock: A socket already listening (``crossrank serve`` opens it first);
+            ``None`` binds ``settings.host:settings.port`` now, before the model loads.
+
+    Raises:
+        CannotListenError: The port is busy (raised before anything is loaded).
+    """
     settings = settings or ServerSettings()
-    uvicorn.Server(uvicorn_config(settings)).run()
+    sock = sock or listening_socket(settings.host, settings.port)
+    own_the_process()
+    uvicorn.Server(uvicorn_config(settings, whole_process=True)).run(sockets=[sock])

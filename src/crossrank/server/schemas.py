@@ -12,14 +12,30 @@ Example:
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# Characters that show nothing: separators (Z*), controls (Cc) and format characters (Cf:
+# zero-width space, zero-width joiner, word joiner, BOM, ...). ``str.strip`` misses Cf.
+_INVISIBLE = {"Zs", "Zl", "Zp", "Cc", "Cf"}
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` has nothing to read: only whitespace and zero-width characters.
+
+    Example:
+        >>> is_blank(" \u200b\u2060\ufeff "), is_blank("a\u200b")
+        (True, False)
+    """
+    return all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in text)
+
 
 def _query_not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("query is empty; send the text to rank the documents against")
+    if is_blank(value):
+        why = ": it has only whitespace or zero-width characters" if value else ""
+        raise ValueError(f"query is empty{why}; send the text to rank the documents against")
     return value
 
 
@@ -28,6 +44,16 @@ class CohereDocument(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)
     text: str = Field(description="The text to score.")
+
+
+class RelevantSpans(BaseModel):
+    """Cohere v2's ``relevant_spans`` option (accepted; crossrank returns no spans)."""
+
+    # extra="allow": the whole option is ignored, so a field Cohere adds later must not break clients.
+    model_config = ConfigDict(extra="allow", strict=True)
+    mode: Literal["enabled", "disabled"] = Field(description="Cohere: whether to return relevant spans.")
+    threshold: float | None = Field(default=None, description="Cohere: the spans' relevance threshold.")
+    max_spans: int | None = Field(default=None, ge=1, description="Cohere: most spans per document.")
 
 
 class CohereRerankRequest(BaseModel):
@@ -60,6 +86,16 @@ class CohereRerankRequest(BaseModel):
         default=None,
         ge=1,
         description="Accepted for compatibility; long documents are always scored window by window.",
+    )
+    priority: int | None = Field(
+        default=None,
+        ge=0,
+        description="Accepted for Cohere v2 compatibility and ignored: requests are scored in arrival order.",
+    )
+    relevant_spans: RelevantSpans | None = Field(
+        default=None,
+        description="Accepted for Cohere v2 compatibility and ignored: results carry no relevant_spans "
+        "(Cohere returns them only for models that find spans).",
     )
     min_probability: float | None = Field(
         default=None,
