@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 
 import pytest
 from tiny_model import QA
 
-from crossrank.server.batcher import BatcherClosedError, BatchStats, DynamicBatcher, QueueFullError
+from crossrank.server.batcher import (
+    BatcherClosedError,
+    BatchStats,
+    DeadlineExceededError,
+    DynamicBatcher,
+    QueueFullError,
+)
 
 GROUPS = [(q, [pos, neg]) for q, pos, neg in QA[:8]]
 
@@ -84,6 +91,38 @@ async def test_cancelled_requests_are_not_scored(scorer) -> None:
     assert sum(s.documents for s in stats) == len(
         GROUPS[0][1]
     )  # the 7 cancelled documents never hit the model
+
+
+async def test_requests_past_their_deadline_are_dropped_before_scoring(scorer) -> None:
+    stats: list[BatchStats] = []
+    batcher = DynamicBatcher(scorer, max_batch_size=4, max_wait_ms=0, on_batch=stats.append)
+    await batcher.start()
+    long_texts = [
+        f"Passage {i}. " + "A long passage about resetting passwords by email. " * 25 for i in range(40)
+    ]
+    try:
+        started = time.perf_counter()
+        busy = asyncio.ensure_future(batcher.submit("q?", long_texts))  # scored alone, takes a while
+        await asyncio.sleep(0)
+        # Their deadline passes while the first batch runs; nobody cancels them, as when the
+        # event loop is too busy to run the callers' own timeouts in time.
+        late = [
+            asyncio.ensure_future(batcher.submit(q, texts, deadline=time.perf_counter() + 0.01))
+            for q, texts in GROUPS[:4]
+        ]
+        on_time = asyncio.ensure_future(batcher.submit(*GROUPS[4], deadline=time.perf_counter() + 600))
+        assert len(await busy) == len(long_texts)
+        busy_s = time.perf_counter() - started
+        outcomes = await asyncio.gather(*late, return_exceptions=True)
+        assert _close(await on_time, scorer.score(*GROUPS[4]))
+    finally:
+        await batcher.stop()
+    assert busy_s > 0.01 * 10, f"the first batch took {busy_s:.3f} s: too short to test deadlines"
+    assert all(isinstance(o, DeadlineExceededError) for o in outcomes), outcomes
+    assert sum(s.documents for s in stats) == len(long_texts) + len(
+        GROUPS[4][1]
+    )  # the late ones never scored
+    assert sum(s.delivered for s in stats) == sum(s.documents for s in stats)
 
 
 async def test_full_queue_and_closed_batcher_refuse(scorer) -> None:

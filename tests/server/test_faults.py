@@ -69,6 +69,50 @@ def test_timeout_is_503_with_a_reason(server_settings: ServerSettings, scorer) -
         assert running.metric("crossrank_rejected_requests_total", reason="timeout") >= 1
 
 
+def test_after_a_burst_of_timeouts_scored_is_delivered_plus_at_most_one_batch(
+    server_settings: ServerSettings, scorer
+) -> None:
+    # A burst worth about three timeouts of model work: most requests time out while queued.
+    # Their queued work must be withdrawn: only the batch in flight when they time out may
+    # be scored for nobody, which scored minus delivered documents shows.
+    settings = _big_settings(
+        server_settings, request_timeout_s=2.0, max_batch_size=16, max_wait_ms=0, max_queue=1000
+    )
+    with run_server(settings) as running:
+        wait_ready(running.url)
+        texts = _long_texts(8)
+
+        def request(n: int) -> dict:
+            return {"query": QUERY, "texts": [f"{n}: {t}" for t in texts]}  # distinct: nothing cached
+
+        started = time.perf_counter()  # one full batch (two requests), to size the burst
+        for n in (-1, -2):
+            assert httpx.post(f"{running.url}/rerank", json=request(n), timeout=300).status_code == 200
+        batch_s = (time.perf_counter() - started) / 2
+        requests = 2 * min(200, math.ceil(3 * settings.request_timeout_s / batch_s))
+
+        async def burst() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=running.url, timeout=300) as http:
+                return await asyncio.gather(*(http.post("/rerank", json=request(n)) for n in range(requests)))
+
+        scored_before = running.metric("crossrank_documents_scored_total")
+        delivered_before = running.metric("crossrank_documents_delivered_total")
+        responses = asyncio.run(burst())
+        statuses = [r.status_code for r in responses]
+        assert set(statuses) <= {200, 503} and 503 in statuses, statuses
+        batcher = running.state.batcher
+        deadline = time.monotonic() + 300
+        while batcher.queue_depth or batcher._busy:
+            assert time.monotonic() < deadline, "the queue never drained"
+            time.sleep(0.05)
+        scored = running.metric("crossrank_documents_scored_total") - scored_before
+        delivered = running.metric("crossrank_documents_delivered_total") - delivered_before
+        answered = len(texts) * statuses.count(200)
+        assert answered <= delivered <= scored, (answered, delivered, scored)
+        assert scored - delivered <= settings.max_batch_size, (scored, delivered, statuses.count(200))
+        _serves(running.url, scorer)
+
+
 def test_full_queue_is_429_and_the_rest_are_served(server_settings: ServerSettings, scorer) -> None:
     settings = _big_settings(server_settings, max_queue=1, max_batch_size=1, max_wait_ms=0)
     with run_server(settings) as running:

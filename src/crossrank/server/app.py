@@ -30,7 +30,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crossrank.policy import RelevancePolicy, RerankResult
 from crossrank.scores import Score
-from crossrank.server.batcher import BatcherClosedError, DynamicBatcher, QueueFullError
+from crossrank.server.batcher import BatcherClosedError, DeadlineExceededError, DynamicBatcher, QueueFullError
 from crossrank.server.bodies import StrictJsonRoute
 from crossrank.server.errors import BodyLimitMiddleware, LimitExceeded, error_response, install_error_handlers
 from crossrank.server.metrics import MetricsMiddleware, ServiceMetrics, request_info
@@ -282,7 +282,10 @@ def create_app(
             raise HTTPException(
                 503, "the model is still loading; retry when /readyz says ready", headers={"Retry-After": "5"}
             )
-        scoring = asyncio.ensure_future(state.batcher.submit(query, texts))
+        # The batcher gets the deadline too, so a request still queued when it passes is dropped
+        # unscored even if this coroutine has not woken up to cancel it yet (a busy loop).
+        deadline = time.perf_counter() + settings.request_timeout_s
+        scoring = asyncio.ensure_future(state.batcher.submit(query, texts, deadline=deadline))
         watcher = asyncio.ensure_future(_until_client_gone(request))
         try:
             done, _ = await asyncio.wait(
@@ -300,9 +303,12 @@ def create_app(
             except BatcherClosedError as exc:
                 info.reason = "shutting_down"
                 raise HTTPException(503, f"not scoring: {exc}", headers={"Retry-After": "5"}) from None
-        scoring.cancel()  # removes the request from the queue (or discards its scores mid-batch)
-        if watcher in done:
-            raise ClientGone()
+            except DeadlineExceededError:
+                pass  # the batcher saw the deadline pass first: the same 503 as below
+        else:
+            scoring.cancel()  # removes the request from the queue (or discards its scores mid-batch)
+            if watcher in done:
+                raise ClientGone()
         info.reason = "timeout"
         raise HTTPException(
             503,

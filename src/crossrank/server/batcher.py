@@ -50,14 +50,23 @@ class BatcherClosedError(Exception):
     """The batcher is shutting down and takes no new requests (503)."""
 
 
-@dataclass
+class DeadlineExceededError(Exception):
+    """The request's deadline passed while it waited in the queue; it was not scored (503)."""
+
+
+@dataclass(frozen=True)
 class BatchStats:
-    """What the batcher reports after every batch (wired to Prometheus by the app)."""
+    """What the batcher reports after every batch (wired to Prometheus by the app).
+
+    ``documents`` went through the model; ``delivered`` of them reached a caller still
+    waiting (the rest belong to callers that timed out or left while the batch ran).
+    """
 
     requests: int
     documents: int
     seconds: float
     failed: bool
+    delivered: int = 0
 
 
 @dataclass
@@ -65,7 +74,22 @@ class _Pending:
     query: str
     texts: list[str]
     future: asyncio.Future[list[Score]]
+    deadline: float | None = None  # time.perf_counter() after which nobody waits for the scores
     enqueued: float = field(default_factory=time.perf_counter)
+
+    def withdrawn(self, now: float) -> bool:
+        """Nobody will read this request's scores: its caller left, or its deadline passed.
+
+        The caller's own timeout answers 503 at the deadline, but it runs on the same
+        event loop as the worker, so under load it may fire after the worker took the
+        request; checking the deadline here keeps such requests away from the model.
+        """
+        if self.future.done():
+            return True
+        if self.deadline is not None and now >= self.deadline:
+            self.future.set_exception(DeadlineExceededError("the request's deadline passed in the queue"))
+            return True
+        return False
 
 
 class DynamicBatcher:
@@ -146,15 +170,18 @@ class DynamicBatcher:
         self._worker = None
         self._fail_waiting(BatcherClosedError("the server is shutting down"))
 
-    async def submit(self, query: str, texts: Sequence[str]) -> list[Score]:
+    async def submit(self, query: str, texts: Sequence[str], deadline: float | None = None) -> list[Score]:
         """Queue one request and wait for its scores (input order).
 
         Cancelling the awaiting task (timeout, client gone) removes the request: it is
         skipped if still queued, and its scores are discarded if already in a batch.
+        A request still queued at ``deadline`` (a ``time.perf_counter()`` value) is
+        dropped the same way, even if its caller has not noticed yet.
 
         Raises:
             QueueFullError: ``max_queue`` requests are already waiting.
             BatcherClosedError: The batcher is stopping or was never started.
+            DeadlineExceededError: ``deadline`` passed before a batch took the request.
         """
         if self._closing or self._queue is None or not self.running:
             raise BatcherClosedError(
@@ -162,7 +189,7 @@ class DynamicBatcher:
             )
         future: asyncio.Future[list[Score]] = asyncio.get_running_loop().create_future()
         try:
-            self._queue.put_nowait(_Pending(query, list(texts), future))
+            self._queue.put_nowait(_Pending(query, list(texts), future, deadline))
         except asyncio.QueueFull:
             raise QueueFullError(f"{self.max_queue} requests are already waiting for the model") from None
         return await future
@@ -187,7 +214,7 @@ class DynamicBatcher:
                         item = await asyncio.wait_for(self._queue.get(), timeout)
                     except asyncio.TimeoutError:
                         return None
-            if not item.future.done():  # cancelled callers are dropped here, before any model work
+            if not item.withdrawn(time.perf_counter()):  # dropped here, before any model work
                 return item
 
     async def _collect(self) -> list[_Pending]:
@@ -209,7 +236,9 @@ class DynamicBatcher:
     async def _work(self) -> None:
         while True:
             batch = await self._collect()
-            live = [p for p in batch if not p.future.done()]
+            # Checked again: collecting waited up to max_wait_ms, and callers may have left since.
+            now = time.perf_counter()
+            live = [p for p in batch if not p.withdrawn(now)]
             if not live:
                 continue
             self._busy = True
@@ -229,19 +258,18 @@ class DynamicBatcher:
         except Exception:  # one bad group must not fail the others: score them one by one
             failed = True
             log.exception("batch of %d requests failed; scoring them one by one", len(live))
-            await self._score_alone(live)
+            delivered = await self._score_alone(live)
         else:
-            for pending, scores in zip(live, results):
-                if not pending.future.done():
-                    pending.future.set_result(scores)
+            delivered = sum(self._deliver(pending, scores) for pending, scores in zip(live, results))
         if self._on_batch is not None:
-            self._on_batch(
-                BatchStats(len(live), sum(len(p.texts) for p in live), time.perf_counter() - started, failed)
-            )
+            documents = sum(len(p.texts) for p in live)
+            self._on_batch(BatchStats(len(live), documents, time.perf_counter() - started, failed, delivered))
 
-    async def _score_alone(self, batch: list[_Pending]) -> None:
+    async def _score_alone(self, batch: list[_Pending]) -> int:
+        """Score each request on its own; the number of documents delivered."""
+        delivered = 0
         for pending in batch:
-            if pending.future.done():
+            if pending.withdrawn(time.perf_counter()):
                 continue
             try:
                 scores = (await self.scorer.ascore_many([(pending.query, pending.texts)]))[0]
@@ -251,8 +279,16 @@ class DynamicBatcher:
                 if not pending.future.done():
                     pending.future.set_exception(exc)
             else:
-                if not pending.future.done():
-                    pending.future.set_result(scores)
+                delivered += self._deliver(pending, scores)
+        return delivered
+
+    @staticmethod
+    def _deliver(pending: _Pending, scores: list[Score]) -> int:
+        """Hand ``scores`` to a caller still waiting; the number of documents delivered."""
+        if pending.future.done():
+            return 0
+        pending.future.set_result(scores)
+        return len(scores)
 
     def _fail(self, batch: list[_Pending], exc: Exception) -> None:
         for pending in batch:

@@ -164,6 +164,12 @@ class ServiceMetrics:
             "crossrank_batch_failures", "Batches that failed and were retried request by request.", registry=r
         )
         self.documents = Counter("crossrank_documents_scored", "Documents scored by the model.", registry=r)
+        self.delivered = Counter(
+            "crossrank_documents_delivered",
+            "Scored documents whose caller was still waiting (scored minus delivered: work for "
+            "requests that had timed out or hung up while their batch ran).",
+            registry=r,
+        )
         self.queue_depth = Gauge("crossrank_queue_depth", "Requests waiting for the model.", registry=r)
         self.rejected = Counter(
             "crossrank_rejected_requests",
@@ -194,6 +200,7 @@ class ServiceMetrics:
         self.batch_documents.observe(stats.documents)
         self.batch_seconds.observe(stats.seconds)
         self.documents.inc(stats.documents)
+        self.delivered.inc(stats.delivered)
         if stats.failed:
             self.batch_failures.inc()
 
