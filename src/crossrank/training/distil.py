@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -106,6 +107,14 @@ def _group_loss(student_logits, teacher, labels, config: DistilConfig):  # type:
         ce = -torch.log_softmax(student_logits[has_positive], dim=-1)[:, 0].mean()
         loss = loss + config.label_weight * ce
     return loss
+
+
+@functools.lru_cache(maxsize=1)
+def _epoch_order(size: int, seed: int) -> tuple[int, ...]:
+    # Shuffled once per epoch (not per step); seeded so a resumed run continues the same order.
+    order = list(range(size))
+    random.Random(seed).shuffle(order)
+    return tuple(order)
 
 
 def _save_checkpoint(model, tokenizer, optimizer, scheduler, step: int, folder: Path, keep: int = 2) -> Path:  # type: ignore[no-untyped-def]
@@ -198,8 +207,7 @@ def distil(
         # The same seeded order per epoch, so a resumed run sees the groups it had not seen yet.
         position = (step % steps_per_epoch) * config.batch_queries
         epoch = step // steps_per_epoch
-        order = list(range(len(usable)))
-        random.Random(config.seed + epoch).shuffle(order)
+        order = _epoch_order(len(usable), config.seed + epoch)
         batch = [usable[i] for i in order[position : position + config.batch_queries]]
         width = min(len(g.passages) for g in batch)
         queries = [g.query for g in batch for _ in range(width)]
