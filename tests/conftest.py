@@ -58,7 +58,7 @@ def scorer(tiny_model_dir: str):
     """A CrossEncoderScorer over the tiny trained model."""
     from crossrank import CrossEncoderScorer
 
-    return CrossEncoderScorer(tiny_model_dir, device="cpu")
+    return CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu")
 
 
 @pytest.fixture

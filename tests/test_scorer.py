@@ -73,9 +73,9 @@ def test_matches_sentence_transformers_predict(tiny_model_dir, scorer):
 
 def test_output_keeps_input_order_whatever_the_batching(tiny_model_dir):
     docs = [f"{'word ' * n}passwords and logins" for n in (30, 2, 17, 0, 9, 44, 5)]
-    one = CrossEncoderScorer(tiny_model_dir, device="cpu", batch_size=1).score(PASSWORD_Q, docs)
-    many = CrossEncoderScorer(tiny_model_dir, device="cpu", batch_size=4).score(PASSWORD_Q, docs)
-    reversed_scores = CrossEncoderScorer(tiny_model_dir, device="cpu", batch_size=4).score(PASSWORD_Q, docs[::-1])
+    one = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", batch_size=1).score(PASSWORD_Q, docs)
+    many = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", batch_size=4).score(PASSWORD_Q, docs)
+    reversed_scores = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", batch_size=4).score(PASSWORD_Q, docs[::-1])
     np.testing.assert_allclose([s.logit for s in one], [s.logit for s in many], atol=1e-4)
     np.testing.assert_allclose([s.logit for s in many], [s.logit for s in reversed_scores[::-1]], atol=1e-4)
 
@@ -96,9 +96,9 @@ def test_score_many_matches_per_query_scoring(scorer):
 def test_long_document_is_windowed_not_truncated(tiny_model_dir):
     filler = " ".join([FILLER] * 3)
     doc = filler + " To recover a forgotten password click 'Forgot Password' on the login screen."
-    by_max = CrossEncoderScorer(tiny_model_dir, device="cpu", max_length=64, aggregation="max")
-    by_first = CrossEncoderScorer(tiny_model_dir, device="cpu", max_length=64, aggregation="first")
-    by_mean = CrossEncoderScorer(tiny_model_dir, device="cpu", max_length=64, aggregation="mean")
+    by_max = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", max_length=64, aggregation="max")
+    by_first = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", max_length=64, aggregation="first")
+    by_mean = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", max_length=64, aggregation="mean")
     assert by_max.score(PASSWORD_Q, [filler])[0].probability < 0.5  # the filler alone is not relevant
     best, first, mean = (s.score(PASSWORD_Q, [doc])[0] for s in (by_max, by_first, by_mean))
     assert best.windows > 3 and best.windows == first.windows == mean.windows
@@ -110,7 +110,7 @@ def test_long_document_is_windowed_not_truncated(tiny_model_dir):
 
 
 def test_windows_overlap_so_an_answer_on_a_boundary_is_seen(tiny_model_dir):
-    scorer = CrossEncoderScorer(tiny_model_dir, device="cpu", max_length=48, window_overlap=16)
+    scorer = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", max_length=48, window_overlap=16)
     filler = FILLER + " " + FILLER + " "
     assert scorer.score(PASSWORD_Q, [filler])[0].probability < 0.5  # the filler alone is not relevant
     for cut in range(0, 40, 7):
@@ -121,7 +121,7 @@ def test_windows_overlap_so_an_answer_on_a_boundary_is_seen(tiny_model_dir):
 def test_a_pairs_score_does_not_depend_on_the_other_queries_in_the_batch(tiny_model_dir):
     # The window overlap depends on the query's length; a long query scored in the same
     # call must not change the windows, and so the score, of a short query's long document.
-    scorer = CrossEncoderScorer(tiny_model_dir, device="cpu", max_length=48, window_overlap=16)
+    scorer = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", max_length=48, window_overlap=16)
     doc = FILLER + " Click 'Forgot Password' on the login screen. " + FILLER
     alone = scorer.score(PASSWORD_Q, [doc])[0]
     long_query = "please tell me in detail which steps to follow: " + PASSWORD_Q
@@ -132,7 +132,7 @@ def test_a_pairs_score_does_not_depend_on_the_other_queries_in_the_batch(tiny_mo
 
 
 def test_cache_counts_hits_and_returns_the_same_scores(tiny_model_dir):
-    cached = CrossEncoderScorer(tiny_model_dir, device="cpu", cache_size=4)
+    cached = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", cache_size=4)
     first = cached.score(PASSWORD_Q, PASSWORD_DOCS)
     assert cached.cache_info().misses == 3 and cached.cache_info().hits == 0
     again = cached.score(PASSWORD_Q, PASSWORD_DOCS)
@@ -194,7 +194,7 @@ def test_score_many_names_the_bad_group(scorer):
 )
 def test_invalid_settings_raise_at_construction(tiny_model_dir, kwargs):
     with pytest.raises(ValueError):
-        CrossEncoderScorer(tiny_model_dir, device="cpu", **kwargs)
+        CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", **kwargs)
 
 
 def test_rerank_gates_relevant_and_irrelevant_queries(scorer):
@@ -217,9 +217,9 @@ def test_rerank_gates_relevant_and_irrelevant_queries(scorer):
 def test_same_model_is_loaded_once_per_process(tiny_model_dir, scorer):
     from crossrank.backends import load_backend
 
-    other = CrossEncoderScorer(tiny_model_dir, device="cpu", batch_size=3, cache_size=5)
+    other = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", batch_size=3, cache_size=5)
     assert other.backend is scorer.backend
-    assert load_backend(tiny_model_dir, device="cpu") is scorer.backend
+    assert load_backend(tiny_model_dir, backend="torch", device="cpu") is scorer.backend
 
 
 def test_concurrent_first_loads_share_one_instance(base_model_dir, tmp_path):
@@ -289,8 +289,8 @@ def test_calibration_saved_beside_a_model_is_applied(tiny_model_dir, tmp_path):
     model_copy = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model_copy)
     Calibration("platt", a=0.5, b=-1.0).save(model_copy)
-    calibrated = CrossEncoderScorer(str(model_copy), device="cpu")
-    plain = CrossEncoderScorer(str(model_copy), device="cpu", calibration=None)
+    calibrated = CrossEncoderScorer(str(model_copy), backend="torch", device="cpu")
+    plain = CrossEncoderScorer(str(model_copy), backend="torch", device="cpu", calibration=None)
     for c, p in zip(calibrated.score(PASSWORD_Q, PASSWORD_DOCS), plain.score(PASSWORD_Q, PASSWORD_DOCS)):
         assert c.logit == pytest.approx(p.logit)
         assert c.probability == pytest.approx(sigmoid(0.5 * p.logit - 1.0))
@@ -304,7 +304,7 @@ def test_two_label_model_reports_softmax_of_the_positive_class(base_model_dir, t
     reference = CrossEncoder(str(tmp_path / "two"), device="cpu").predict(
         [(PASSWORD_Q, d) for d in PASSWORD_DOCS], apply_softmax=True
     )
-    scores = CrossEncoderScorer(str(tmp_path / "two"), device="cpu").score(PASSWORD_Q, PASSWORD_DOCS)
+    scores = CrossEncoderScorer(str(tmp_path / "two"), backend="torch", device="cpu").score(PASSWORD_Q, PASSWORD_DOCS)
     np.testing.assert_allclose([s.probability for s in scores], reference[:, 1], atol=1e-5)
     np.testing.assert_allclose([s.probability for s in scores], [sigmoid(s.logit) for s in scores], atol=1e-9)
 
@@ -318,7 +318,7 @@ def test_probability_head_is_not_squashed_twice(base_model_dir, tmp_path):
         model.model.classifier.weight.zero_()
         model.model.classifier.bias.fill_(0.7)
     model.save_pretrained(str(tmp_path / "prob"))
-    scores = CrossEncoderScorer(str(tmp_path / "prob"), device="cpu").score(PASSWORD_Q, PASSWORD_DOCS)
+    scores = CrossEncoderScorer(str(tmp_path / "prob"), backend="torch", device="cpu").score(PASSWORD_Q, PASSWORD_DOCS)
     assert [round(s.probability, 5) for s in scores] == [0.7, 0.7, 0.7]
     assert scores[0].logit == pytest.approx(math.log(0.7 / 0.3), abs=1e-5)
 

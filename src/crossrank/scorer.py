@@ -64,7 +64,8 @@ class CrossEncoderScorer:
         model: ``None`` for crossrank's shipped default, a local directory, or a
             Hugging Face hub id. Offline and not cached raises ``ModelNotAvailableError``
             at once, naming the model.
-        backend: ``"torch"`` (default) or ``"onnx"``.
+        backend: ``"auto"`` (default: ONNX int8 on a CPU where onnxruntime is installed,
+            torch on a GPU), ``"onnx"`` or ``"torch"`` (fp32, exact).
         device: ``"auto"`` (cuda, then mps, then cpu) or an explicit device.
         batch_size: Windows per model call; ``None`` picks the backend's default.
         max_length: Window size in tokens; ``None`` uses the length the model was saved
@@ -98,7 +99,7 @@ class CrossEncoderScorer:
         self,
         model: str | os.PathLike[str] | None = None,
         *,
-        backend: str = "torch",
+        backend: str = "auto",
         device: str | None = "auto",
         batch_size: int | None = None,
         max_length: int | None = None,

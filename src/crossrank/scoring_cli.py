@@ -42,7 +42,7 @@ def rerank(
     file: Annotated[Path | None, typer.Option("--file", "-f", exists=True, dir_okay=False,
                                               help="Passages: .txt one per line, or .jsonl with a text field.")] = None,
     model: Annotated[str | None, typer.Option(help="Model path or hub id (default: the shipped model).")] = None,
-    backend: Annotated[str, typer.Option(help="torch or onnx.")] = "torch",
+    backend: Annotated[str, typer.Option(help="auto (onnx int8 on a CPU, torch on a GPU), onnx or torch.")] = "auto",
     top_n: Annotated[int | None, typer.Option(help="Keep at most this many.")] = None,
     min_probability: Annotated[float | None, typer.Option(help="Relevance threshold in [0, 1].")] = None,
     min_relative: Annotated[float | None, typer.Option(help="Fraction of the best score to keep.")] = None,

@@ -85,7 +85,7 @@ class RagSettings(BaseSettings):
     model: str | None = Field(
         default=None, description="Reranker: local directory or hub id; empty: the shipped default."
     )
-    backend: str = Field(default="torch", description="Scoring backend: torch or onnx.")
+    backend: str = Field(default="auto", description="Scoring backend: auto (onnx int8 on a CPU, torch on a GPU), onnx or torch.")
     device: str = Field(default="auto", description="Device: auto, cpu, cuda, mps.")
     top_n: int = Field(default=4, ge=1, description="Most passages handed to the generator.")
     min_probability: float = Field(

@@ -27,7 +27,7 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def torch_logits(tiny_model_dir: str) -> np.ndarray:
-    scorer = CrossEncoderScorer(tiny_model_dir, device="cpu", calibration=None)
+    scorer = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", calibration=None)
     return np.array([[s.logit for s in group] for group in scorer.score_many([(q, PASSAGES) for q in QUERIES])])
 
 
@@ -47,7 +47,7 @@ def int8_scorer(tiny_model_dir: str, onnx_cache: Path) -> CrossEncoderScorer:
 def test_fp32_export_matches_torch(tiny_model_dir: str, onnx_cache: Path) -> None:
     # Same graph, same weights: only float32 summation order differs, so 1e-4 on logits of size ~3.
     fp32 = OnnxBackend(resolve_model(tiny_model_dir), "cpu", quantize=False, cache_dir=onnx_cache)
-    reference = CrossEncoderScorer(tiny_model_dir, device="cpu").backend
+    reference = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu").backend
     encoded = reference.tokenizer(QUERIES[:8], PASSAGES[:8])
     ids, types = encoded["input_ids"], encoded["token_type_ids"]
     np.testing.assert_allclose(fp32.predict(ids, types), reference.predict(ids, types), atol=1e-4)
@@ -101,3 +101,46 @@ def test_cache_key_follows_module_subfolders(tmp_path: Path) -> None:
     before = cache_key(str(tmp_path), quantize=True)
     head.write_bytes(b"01")
     assert cache_key(str(tmp_path), quantize=True) != before
+
+
+def test_auto_resolves_to_onnx_on_a_cpu_and_torch_on_a_gpu() -> None:
+    from crossrank.backends import resolve_backend
+
+    assert resolve_backend("auto", "cpu") == "onnx"  # onnxruntime is installed (importorskip above)
+    assert resolve_backend("auto", "cuda") == "torch"
+    assert resolve_backend("auto", "mps") == "torch"
+    assert resolve_backend("torch", "cpu") == "torch"
+    with pytest.raises(ValueError, match=r"unknown backend 'tpu'; choose one of \['auto', 'onnx', 'torch'\]"):
+        resolve_backend("tpu", "cpu")
+
+
+def test_the_default_scorer_runs_int8_onnx_on_a_cpu(tiny_model_dir: str, int8_scorer: CrossEncoderScorer) -> None:
+    default = CrossEncoderScorer(tiny_model_dir, device="cpu", calibration=None)
+    assert default.backend.name == "onnx"
+    assert default.backend is CrossEncoderScorer(tiny_model_dir, backend="onnx", device="cpu").backend  # one load
+
+
+def test_a_shipped_export_is_used_as_is_and_ignored_once_the_weights_change(
+    shipped_model_dir: str, tmp_path: Path
+) -> None:
+    import shutil
+
+    from crossrank.backends.onnx import SHIPPED_META_FILE, shipped_export
+
+    # The default model package carries its int8 export: loading it exports nothing.
+    assert shipped_export(shipped_model_dir) == Path(shipped_model_dir) / "model_int8.onnx"
+    backend = OnnxBackend(resolve_model(shipped_model_dir), "cpu", cache_dir=tmp_path / "unused")
+    assert backend.shipped and not (tmp_path / "unused").exists()
+    pairs = backend.tokenizer(["what do pandas eat"] * 2, ["Giant pandas eat bamboo.", "The stock market fell."])
+    shipped_logits = backend.predict(pairs["input_ids"], pairs["token_type_ids"]).ravel()
+    assert shipped_logits[0] > shipped_logits[1]
+
+    # A copy whose weights differ from what the export recorded falls back to exporting.
+    copy = tmp_path / "model"
+    shutil.copytree(shipped_model_dir, copy)
+    with open(copy / "model.safetensors", "r+b") as weights:
+        weights.seek(-2, os.SEEK_END)
+        weights.write(b"\x00\x3c")  # the last fp16 value becomes 1.0
+    assert shipped_export(copy) is None
+    meta = (copy / SHIPPED_META_FILE).read_text()
+    assert "weights_sha256" in meta

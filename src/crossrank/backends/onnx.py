@@ -43,6 +43,12 @@ _EXPORT_RECIPE = "torch-onnx-opset17-eager-int8-per-channel-matmul-v4"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model")
 _ONNX_FILE = "model.onnx"
 _META_FILE = "crossrank_onnx.json"
+SHIPPED_ONNX_FILE = "model_int8.onnx"
+"""A model folder may carry its int8 export under this name (crossrank's default model does)."""
+SHIPPED_META_FILE = "model_int8.onnx.json"
+_WEIGHTS_FILE = "model.safetensors"
+# Only tensors this large are worth sharing with the safetensors file (the word embeddings).
+_SHARE_MIN_ELEMENTS = 1_000_000
 
 
 def default_cache_dir() -> Path:
@@ -184,6 +190,115 @@ def _export(model: ResolvedModel, folder: Path, quantize: bool) -> None:
         os.replace(Path(scratch) / _META_FILE, folder / _META_FILE)
 
 
+def _weights_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    with open(folder / _WEIGHTS_FILE, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _safetensors_layout(path: Path) -> tuple[int, dict[str, Any]]:
+    """The byte offset where tensor data starts and the header of a safetensors file (its documented layout)."""
+    with open(path, "rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(size))
+    header.pop("__metadata__", None)
+    return 8 + size, header
+
+
+def _share_embeddings(onnx_path: Path, folder: Path) -> int:
+    """Point the export's big fp32 tables at the identical fp16 tensors in ``folder/model.safetensors``.
+
+    The shipped weights are stored in fp16, so the fp32 word-embedding table in the export
+    holds exactly the same values: instead of carrying 47 MB twice, the graph reads the fp16
+    bytes from the safetensors file (ONNX external data with an offset) and a Cast, which
+    ONNX Runtime constant-folds when the session loads, restores fp32. Returns the bytes saved.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from safetensors.numpy import load_file
+
+    weights = folder / _WEIGHTS_FILE
+    start, header = _safetensors_layout(weights)
+    tensors = load_file(str(weights))
+    model = onnx.load(str(onnx_path))
+    graph = model.graph
+    saved = 0
+    for position, initializer in enumerate(list(graph.initializer)):
+        if initializer.data_type != TensorProto.FLOAT or np.prod(initializer.dims) < _SHARE_MIN_ELEMENTS:
+            continue
+        values = numpy_helper.to_array(initializer)
+        for name, entry in header.items():
+            if entry["dtype"] != "F16" or list(entry["shape"]) != list(values.shape):
+                continue
+            if not np.array_equal(tensors[name].astype(np.float32), values):
+                continue
+            begin, end = entry["data_offsets"]
+            shared = TensorProto(name=f"{initializer.name}.fp16", data_type=TensorProto.FLOAT16, dims=values.shape)
+            shared.data_location = TensorProto.EXTERNAL
+            for key, value in (("location", _WEIGHTS_FILE), ("offset", str(start + begin)), ("length", str(end - begin))):
+                shared.external_data.add(key=key, value=value)
+            graph.initializer.remove(initializer)
+            graph.initializer.insert(position, shared)
+            graph.node.insert(0, helper.make_node("Cast", [shared.name], [initializer.name], to=TensorProto.FLOAT))
+            saved += values.nbytes
+            break
+    onnx.save(model, str(onnx_path))
+    return saved
+
+
+def ship_export(model_path: str | os.PathLike[str]) -> Path:
+    """Export the model in ``model_path`` to int8 ONNX inside that folder, so its first use exports nothing.
+
+    Writes ``model_int8.onnx`` (its embedding table read from ``model.safetensors``, see
+    ``_share_embeddings``) and ``model_int8.onnx.json``, which records the export recipe and
+    the weights' SHA-256: the backend uses the file only while both still match.
+
+    Example:
+        ```python
+        from crossrank.backends.onnx import ship_export
+        ship_export("models/my-reranker")   # once, when packaging the model
+        ```
+    """
+    from crossrank.models import resolve_model
+
+    folder = Path(model_path)
+    with tempfile.TemporaryDirectory() as scratch:
+        _export(resolve_model(str(folder)), Path(scratch), quantize=True)
+        exported = Path(scratch) / _ONNX_FILE
+        if (folder / _WEIGHTS_FILE).is_file():
+            _share_embeddings(exported, folder)
+        meta = json.loads((Path(scratch) / _META_FILE).read_text(encoding="utf-8"))
+        meta.update(recipe=_EXPORT_RECIPE, weights_sha256=_weights_digest(folder))
+        meta.pop("model_path", None)
+        os.replace(exported, folder / SHIPPED_ONNX_FILE)
+        (folder / SHIPPED_META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return folder / SHIPPED_ONNX_FILE
+
+
+def shipped_export(model_path: str | os.PathLike[str]) -> Path | None:
+    """The int8 export a model folder carries, or ``None`` when it has none or it no longer matches the weights.
+
+    Example:
+        ```python
+        shipped_export(crossrank_default_model.get_model_path())  # .../model/model_int8.onnx
+        ```
+    """
+    folder = Path(model_path)
+    meta_path = folder / SHIPPED_META_FILE
+    if not (meta_path.is_file() and (folder / SHIPPED_ONNX_FILE).is_file() and (folder / _WEIGHTS_FILE).is_file()):
+        return None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("recipe") != _EXPORT_RECIPE:
+        logger.info("ignoring %s: exported by recipe %r, not %r", meta_path, meta.get("recipe"), _EXPORT_RECIPE)
+        return None
+    if meta.get("weights_sha256") != _weights_digest(folder):
+        logger.warning("ignoring %s: the model's weights changed since it was exported", meta_path)
+        return None
+    return folder / SHIPPED_ONNX_FILE
+
+
 class OnnxBackend:
     """Runs a cross-encoder with ONNX Runtime on CPU, int8-quantised by default.
 
@@ -192,7 +307,8 @@ class OnnxBackend:
         device: Only ``"cpu"`` runs here; a GPU device falls back to CPU with a
             warning (use the torch backend on a GPU).
         quantize: Dynamic int8 quantisation (default) or the fp32 export.
-        cache_dir: Where exports are cached; default ``default_cache_dir()``.
+        cache_dir: Where exports are cached; default ``default_cache_dir()``. A model
+            folder that carries a matching int8 export (``ship_export``) is used as it is.
         threads: Intra-op threads; default all CPUs available to the process.
 
     Example:
@@ -222,11 +338,20 @@ class OnnxBackend:
         self.model_path = model.path
         self.device = "cpu"
         self.quantized = quantize
-        self.export_dir = Path(cache_dir or default_cache_dir()) / "onnx" / cache_key(model.path, quantize)
-        if not (self.export_dir / _META_FILE).is_file():
-            logger.info("exporting %s to ONNX (once) in %s", model.name, self.export_dir)
-            _export(model, self.export_dir, quantize)
-        meta = json.loads((self.export_dir / _META_FILE).read_text(encoding="utf-8"))
+        shipped = shipped_export(model.path) if quantize else None
+        if shipped is not None:
+            self.export_dir = shipped.parent
+            self.onnx_path = shipped
+            meta_path = shipped.parent / SHIPPED_META_FILE
+        else:
+            self.export_dir = Path(cache_dir or default_cache_dir()) / "onnx" / cache_key(model.path, quantize)
+            self.onnx_path = self.export_dir / _ONNX_FILE
+            meta_path = self.export_dir / _META_FILE
+            if not meta_path.is_file():
+                logger.info("exporting %s to ONNX (once) in %s", model.name, self.export_dir)
+                _export(model, self.export_dir, quantize)
+        self.shipped = shipped is not None
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
         self.num_labels = int(meta["num_labels"])
         self.output_kind: OutputKind = meta["output_kind"]
         self.model_max_length = int(meta["model_max_length"])
@@ -241,7 +366,7 @@ class OnnxBackend:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(
-            str(self.export_dir / _ONNX_FILE), options, providers=["CPUExecutionProvider"]
+            str(self.onnx_path), options, providers=["CPUExecutionProvider"]
         )
         self._input_names = [i.name for i in self._session.get_inputs()]
         # Measured with bench/speed.py batch-sizes (docs/benchmarks.md): on CPU, small

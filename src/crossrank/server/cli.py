@@ -39,7 +39,7 @@ def settings_from_flags(**flags: Any) -> Any:
 
 def serve_command(
     model: str | None = typer.Option(None, help="Reranker directory or hub id (env CROSSRANK_MODEL)."),
-    backend: str | None = typer.Option(None, help="torch or onnx (env CROSSRANK_BACKEND)."),
+    backend: str | None = typer.Option(None, help="auto (onnx int8 on a CPU, torch on a GPU), onnx or torch (env CROSSRANK_BACKEND)."),
     device: str | None = typer.Option(None, help="auto, cpu, cuda, mps (env CROSSRANK_DEVICE)."),
     host: str | None = typer.Option(None, help="Interface to bind (env CROSSRANK_HOST; default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (env CROSSRANK_PORT; default 8080)."),

@@ -37,7 +37,7 @@ class ServerSettings(BaseSettings):
     model: str | None = Field(
         default=None, description="Reranker: local directory or hub id; empty for the shipped default."
     )
-    backend: str = Field(default="torch", description="Scoring backend: torch or onnx.")
+    backend: str = Field(default="auto", description="Scoring backend: auto (onnx int8 on a CPU, torch on a GPU), onnx or torch.")
     device: str = Field(default="auto", description="Device: auto, cpu, cuda, mps.")
     batch_size: int | None = Field(
         default=None, ge=1, description="Windows per model call; empty for the backend default."
