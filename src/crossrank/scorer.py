@@ -12,7 +12,7 @@ import asyncio
 import functools
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -65,7 +65,10 @@ class CrossEncoderScorer:
             Hugging Face hub id. Offline and not cached raises ``ModelNotAvailableError``
             at once, naming the model.
         backend: ``"auto"`` (default: ONNX int8 on a CPU where onnxruntime is installed,
-            torch on a GPU), ``"onnx"`` or ``"torch"`` (fp32, exact).
+            torch on a GPU), ``"onnx"`` or ``"torch"`` (fp32, exact), or a ready ``Backend``
+            object (then ``model`` must be ``None`` and ``device`` is the backend's).
+        backend_options: Passed to the backend's constructor (onnx: ``quantize``,
+            ``cache_dir``, ``threads``); part of the shared-model key.
         device: ``"auto"`` (cuda, then mps, then cpu) or an explicit device.
         batch_size: Windows per model call; ``None`` picks the backend's default.
         max_length: Window size in tokens; ``None`` uses the length the model was saved
@@ -99,7 +102,8 @@ class CrossEncoderScorer:
         self,
         model: str | os.PathLike[str] | None = None,
         *,
-        backend: str = "auto",
+        backend: str | Backend = "auto",
+        backend_options: Mapping[str, Any] | None = None,
         device: str | None = "auto",
         batch_size: int | None = None,
         max_length: int | None = None,
@@ -118,7 +122,17 @@ class CrossEncoderScorer:
             raise ValueError(f"window_overlap must be >= 0, got {window_overlap}")
         if max_workers < 1:
             raise ValueError(f"max_workers must be >= 1, got {max_workers}")
-        self._backend: Backend = load_backend(model, backend=backend, device=device)
+        if isinstance(backend, str):
+            self._backend: Backend = load_backend(model, backend=backend, device=device, options=backend_options)
+        elif isinstance(backend, Backend):
+            if model is not None or backend_options:
+                raise ValueError(
+                    "backend is a ready Backend object, so model and backend_options must not be given "
+                    f"(got model={model!r}, backend_options={backend_options!r})"
+                )
+            self._backend = backend
+        else:
+            raise TypeError(f"backend must be a name ('auto', 'onnx', 'torch') or a Backend, got {backend!r:.80}")
         limit = self._backend.model_max_length
         if max_length is not None and not (8 <= max_length <= limit):
             raise ValueError(f"max_length must be between 8 and the model's limit {limit}, got {max_length}")

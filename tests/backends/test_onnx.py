@@ -33,15 +33,9 @@ def torch_logits(tiny_model_dir: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def int8_scorer(tiny_model_dir: str, onnx_cache: Path) -> CrossEncoderScorer:
-    previous = os.environ.get("CROSSRANK_CACHE_DIR")
-    os.environ["CROSSRANK_CACHE_DIR"] = str(onnx_cache)
-    try:
-        return CrossEncoderScorer(tiny_model_dir, backend="onnx", device="cpu", calibration=None)
-    finally:
-        if previous is None:
-            del os.environ["CROSSRANK_CACHE_DIR"]
-        else:
-            os.environ["CROSSRANK_CACHE_DIR"] = previous
+    return CrossEncoderScorer(
+        tiny_model_dir, backend="onnx", backend_options={"cache_dir": onnx_cache}, device="cpu", calibration=None
+    )
 
 
 def test_fp32_export_matches_torch(tiny_model_dir: str, onnx_cache: Path) -> None:
@@ -144,3 +138,30 @@ def test_a_shipped_export_is_used_as_is_and_ignored_once_the_weights_change(
     assert shipped_export(copy) is None
     meta = (copy / SHIPPED_META_FILE).read_text()
     assert "weights_sha256" in meta
+
+
+def test_backend_options_reach_the_onnx_backend(tiny_model_dir: str, onnx_cache: Path) -> None:
+    one_thread = CrossEncoderScorer(
+        tiny_model_dir, backend="onnx", backend_options={"threads": 1, "cache_dir": onnx_cache}, calibration=None
+    )
+    assert isinstance(one_thread.backend, OnnxBackend) and one_thread.backend.threads == 1
+    # Options are part of the shared-model key: another thread count is another session.
+    two = CrossEncoderScorer(tiny_model_dir, backend="onnx", backend_options={"threads": 2, "cache_dir": onnx_cache})
+    assert two.backend is not one_thread.backend and two.backend.threads == 2
+    with pytest.raises(ValueError, match=r"unknown onnx backend option\(s\) \['thread'\]"):
+        CrossEncoderScorer(tiny_model_dir, backend="onnx", backend_options={"thread": 1})
+    with pytest.raises(ValueError, match="the torch backend takes no options"):
+        CrossEncoderScorer(tiny_model_dir, backend="torch", backend_options={"threads": 1})
+
+
+def test_the_scorer_takes_a_ready_backend(tiny_model_dir: str, int8_scorer: CrossEncoderScorer) -> None:
+    ready = int8_scorer.backend
+    wrapped = CrossEncoderScorer(backend=ready, calibration=None)
+    assert wrapped.backend is ready
+    assert [s.logit for s in wrapped.score(QA[0][0], [QA[0][1]])] == [
+        s.logit for s in int8_scorer.score(QA[0][0], [QA[0][1]])
+    ]
+    with pytest.raises(ValueError, match="model and backend_options must not be given"):
+        CrossEncoderScorer(tiny_model_dir, backend=ready)
+    with pytest.raises(TypeError, match="backend must be a name"):
+        CrossEncoderScorer(backend=3)  # type: ignore[arg-type]

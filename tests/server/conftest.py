@@ -19,9 +19,15 @@ from crossrank.server import ServerSettings
 
 @pytest.fixture(scope="session")
 def server_settings(tiny_model_dir: str) -> ServerSettings:
-    """Small limits so limit tests need small payloads."""
+    """Small limits so limit tests need small payloads.
+
+    The exact torch engine, so responses can be compared with the ``scorer`` fixture to
+    1e-4 (int8 scores move with batch composition, which the batcher decides); the
+    default ``auto`` engine is what ``test_observability`` starts.
+    """
     return ServerSettings(
         model=tiny_model_dir,
+        backend="torch",
         device="cpu",
         max_batch_size=32,
         max_wait_ms=10,

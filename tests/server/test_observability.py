@@ -166,6 +166,7 @@ def test_serve_logs_json_lines_and_answers_health_while_the_model_loads(tiny_mod
     ready_lines = [line for line in lines if line["msg"] == "model loaded, ready"]
     assert len(ready_lines) == 1 and ready_lines[0]["level"] == "info"
     assert ready_lines[0]["model"] == tiny_model_dir
+    assert ready_lines[0]["backend"] == "onnx" and ready_lines[0]["device"] == "cpu"  # what "auto" resolved to
 
     def about(response: httpx.Response) -> list[dict]:
         return [line for line in lines if line.get("request_id") == response.headers["x-request-id"]]

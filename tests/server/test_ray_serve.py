@@ -32,7 +32,7 @@ def ray_handle(tiny_model_dir: str):
     )
     try:
         handle = serve.run(
-            build_app({"model": tiny_model_dir, "device": "cpu", "max_batch_size": 8}),
+            build_app({"model": tiny_model_dir, "backend": "torch", "device": "cpu", "max_batch_size": 8}),
             name="crossrank-test",
             route_prefix=None,
         )

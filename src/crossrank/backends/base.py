@@ -47,3 +47,32 @@ class Backend(Protocol):
     def predict(self, input_ids: Sequence[Sequence[int]], token_type_ids: Sequence[Sequence[int]] | None) -> np.ndarray:
         """Run one padded batch; return raw outputs of shape ``(batch, num_labels)`` as float32."""
         ...
+
+
+def pad_batch(
+    input_ids: Sequence[Sequence[int]],
+    token_type_ids: Sequence[Sequence[int]] | None,
+    pad_token_id: int,
+) -> dict[str, np.ndarray]:
+    """Right-pad a batch of token id lists to its own longest member.
+
+    Padding per batch (after the scorer sorted by length) keeps short batches short.
+
+    Example:
+        ```python
+        pad_batch([[1, 2, 3], [1]], None, 0)["attention_mask"].tolist()   # [[1, 1, 1], [1, 0, 0]]
+        ```
+    """
+    width = max(len(ids) for ids in input_ids)
+    ids = np.full((len(input_ids), width), pad_token_id, dtype=np.int64)
+    mask = np.zeros((len(input_ids), width), dtype=np.int64)
+    for row, seq in enumerate(input_ids):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    features = {"input_ids": ids, "attention_mask": mask}
+    if token_type_ids is not None:
+        types = np.zeros((len(input_ids), width), dtype=np.int64)
+        for row, seq in enumerate(token_type_ids):
+            types[row, : len(seq)] = seq
+        features["token_type_ids"] = types
+    return features

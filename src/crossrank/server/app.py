@@ -201,8 +201,8 @@ def create_app(
             extra={
                 "fields": {
                     "model": loaded.model_name,
-                    "backend": settings.backend,
-                    "device": settings.device,
+                    "backend": loaded.backend.name,  # what "auto" resolved to
+                    "device": loaded.backend.device,
                     "load_s": round(time.perf_counter() - started, 2),
                 }
             },

@@ -50,6 +50,7 @@ class RerankDeployment:
 
     Args:
         model: Reranker directory or hub id (``None``: the shipped default).
+        backend: ``"auto"`` (onnx int8 on a CPU, torch on a GPU), ``"onnx"`` or ``"torch"``.
         device: ``"auto"``, ``"cpu"``, ...
         max_batch_size: Most requests merged into one ``score_many`` call.
         batch_wait_timeout_s: How long the first request of a batch waits for others.
@@ -60,9 +61,10 @@ class RerankDeployment:
         model: str | None = None,
         device: str = "auto",
         max_batch_size: int = 16,
+        backend: str = "auto",
         batch_wait_timeout_s: float = 0.005,
     ) -> None:
-        self.scorer = CrossEncoderScorer(model, device=device)
+        self.scorer = CrossEncoderScorer(model, backend=backend, device=device)
         # @serve.batch adds these setters at run time (mypy cannot see them).
         self.score_groups.set_max_batch_size(max_batch_size)  # type: ignore[attr-defined]
         self.score_groups.set_batch_wait_timeout_s(batch_wait_timeout_s)  # type: ignore[attr-defined]
@@ -103,7 +105,7 @@ class RerankDeployment:
 def build_app(args: dict[str, Any]) -> Any:
     """The application for ``serve run crossrank.server.ray_serve:build_app key=value ...``.
 
-    Keys: ``model``, ``device``, ``num_replicas`` (default 1), ``max_batch_size``,
+    Keys: ``model``, ``backend`` (default ``auto``), ``device``, ``num_replicas`` (default 1), ``max_batch_size``,
     ``batch_wait_timeout_s``, ``num_cpus`` (per replica, default 1).
     """
     options = {
@@ -113,6 +115,7 @@ def build_app(args: dict[str, Any]) -> Any:
     return RerankDeployment.options(**options).bind(  # type: ignore[attr-defined]
         model=args.get("model"),
         device=args.get("device", "auto"),
+        backend=args.get("backend", "auto"),
         max_batch_size=int(args.get("max_batch_size", 16)),
         batch_wait_timeout_s=float(args.get("batch_wait_timeout_s", 0.005)),
     )
