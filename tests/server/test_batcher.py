@@ -43,14 +43,56 @@ async def test_batches_respect_max_batch_size(scorer) -> None:
     batcher = DynamicBatcher(scorer, max_batch_size=4, max_wait_ms=50, on_batch=stats.append)
     await batcher.start()
     try:
-        big = ["word " * 5] * 9  # bigger than a batch: scored alone, never split or refused
+        big = [f"{'word ' * n}password reset" for n in range(9)]  # bigger than a batch: scored in slices
         results = await asyncio.gather(
             *(batcher.submit(q, texts) for q, texts in GROUPS), batcher.submit("q?", big)
         )
     finally:
         await batcher.stop()
     assert len(results[-1]) == 9
-    assert all(s.documents <= 4 or s.requests == 1 for s in stats), stats
+    assert _close(results[-1], scorer.score("q?", big))  # slices join up in input order
+    assert all(s.documents <= 4 for s in stats), stats
+    assert sum(s.documents for s in stats) == 9 + sum(len(t) for _, t in GROUPS)
+
+
+async def test_a_big_request_takes_turns_with_small_ones(scorer) -> None:
+    # One request of 60 documents and, right after it, three small ones: with slices of 4
+    # documents the small ones are answered after a few slices, not after the whole big one.
+    finished: list[str] = []
+    batcher = DynamicBatcher(scorer, max_batch_size=4, max_wait_ms=1)
+    await batcher.start()
+
+    async def ask(name: str, query: str, texts: list[str]) -> None:
+        await batcher.submit(query, texts)
+        finished.append(name)
+
+    try:
+        big = asyncio.ensure_future(ask("big", "q?", [f"{'word ' * (n % 7)}password" for n in range(60)]))
+        await asyncio.sleep(0)  # the big one is queued first
+        await asyncio.gather(big, *(ask(f"small-{i}", q, texts) for i, (q, texts) in enumerate(GROUPS[:3])))
+    finally:
+        await batcher.stop()
+    assert finished[-1] == "big", finished
+    assert set(finished[:3]) == {"small-0", "small-1", "small-2"}
+
+
+async def test_begin_shutdown_answers_the_rest_with_closed_instead_of_scoring_them(scorer) -> None:
+    stats: list[BatchStats] = []
+    batcher = DynamicBatcher(scorer, max_batch_size=2, max_wait_ms=1, on_batch=stats.append)
+    await batcher.start()
+    try:
+        pending = asyncio.ensure_future(batcher.submit("q?", [f"{'word ' * 40}password {n}" for n in range(400)]))
+        while not stats:  # scoring has started
+            await asyncio.sleep(0.005)
+        batcher.begin_shutdown(0.0)
+        with pytest.raises(BatcherClosedError, match="shutting down"):
+            await pending
+        with pytest.raises(BatcherClosedError):
+            await batcher.submit("late?", ["too late"])
+    finally:
+        await batcher.stop(timeout=5)
+    # The model stopped at a slice boundary: far from all 400 documents were scored.
+    assert sum(s.documents for s in stats) < 400, stats
 
 
 async def test_a_failing_request_does_not_fail_the_others(scorer) -> None:

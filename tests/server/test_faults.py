@@ -235,3 +235,58 @@ def test_serve_command_drains_on_sigterm(tiny_model_dir: str) -> None:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=30)
+
+
+def test_shutdown_is_bounded_by_its_setting_and_every_reply_is_json(tiny_model_dir: str) -> None:
+    # Four 300-document requests are minutes of model work on this machine; with a 3 s
+    # graceful period they must end as JSON 503s (or 200s), never a cut connection or a
+    # text/plain 500, and the process must exit soon after, not when the work is done.
+    env = {
+        **os.environ,
+        "CROSSRANK_LOG_LEVEL": "warning",
+        "CROSSRANK_GRACEFUL_SHUTDOWN_S": "3",
+        "CROSSRANK_MAX_DOCUMENTS": "1000",
+        "CROSSRANK_MAX_DOCUMENT_CHARS": "5000",
+        "CROSSRANK_MAX_REQUEST_CHARS": "2000000",
+        "CROSSRANK_MAX_BODY_BYTES": "5000000",
+        "CROSSRANK_REQUEST_TIMEOUT_S": "600",
+    }
+    process, url = spawn_server(tiny_model_dir, env)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            try:
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.2)
+
+        async def scenario() -> tuple[list[httpx.Response], float]:
+            async with httpx.AsyncClient(base_url=url, timeout=300) as http:
+                requests = [
+                    asyncio.ensure_future(
+                        http.post("/v1/rerank", json={"query": QUERY, "documents": _long_texts(300)})
+                    )
+                    for _ in range(4)
+                ]
+                await asyncio.sleep(1.0)  # on the wire and being scored
+                process.send_signal(signal.SIGTERM)
+                signalled = time.monotonic()
+                return await asyncio.gather(*requests), signalled
+
+        responses, signalled = asyncio.run(scenario())
+        for response in responses:
+            assert response.headers["content-type"].startswith("application/json"), response.text[:200]
+            assert response.status_code in (200, 503), response.text[:200]
+        assert 503 in [r.status_code for r in responses]
+        assert "shutting down" in [r for r in responses if r.status_code == 503][0].text
+        process.wait(timeout=120)
+        # 3 s of grace plus one batch slice and the interpreter's exit; minutes without the bound.
+        assert time.monotonic() - signalled < 60
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)

@@ -77,6 +77,27 @@ class ServiceState:
     batcher: DynamicBatcher | None = None
     load_error: str | None = None
     answer: Any = None  # crossrank.server.answer.AnswerService when /v1/answer is enabled
+    loop: asyncio.AbstractEventLoop | None = None  # the serving loop, for signal handlers
+
+    def shutdown_grace_s(self) -> float:
+        """How long requests may still finish after a stop signal: a second (or a fifth) inside the graceful timeout."""
+        total = self.settings.graceful_shutdown_s
+        return max(0.0, total - min(1.0, total / 5))
+
+    def request_shutdown(self) -> None:
+        """Safe from a signal handler: take no new work; answer 503 to what is left at ``shutdown_grace_s``.
+
+        uvicorn cuts the connections still open when ``graceful_shutdown_s`` runs out (the
+        client sees a bare 500 or a reset); answering first keeps every reply a JSON 503.
+        """
+        if self.loop is None or self.loop.is_closed():
+            return
+
+        def begin() -> None:
+            if self.batcher is not None:
+                self.batcher.begin_shutdown(self.shutdown_grace_s())
+
+        self.loop.call_soon_threadsafe(begin)
 
 
 class ClientGone(Exception):
@@ -214,6 +235,7 @@ def create_app(
             lambda: 0 if state.batcher is None else state.batcher.queue_depth,
             lambda: None if state.scorer is None else state.scorer.cache_info(),
         )
+        state.loop = asyncio.get_running_loop()
         loader: asyncio.Task[None] | None = None
         if scorer is not None:
             start_batcher(scorer)
@@ -230,7 +252,9 @@ def create_app(
             if loader is not None and not loader.done():
                 loader.cancel()
             if state.batcher is not None:
-                await state.batcher.stop(drain=True)
+                # uvicorn has already waited graceful_shutdown_s for requests; what is still
+                # queued has no caller left, so the drain is short (the slice running ends it).
+                await state.batcher.stop(drain=True, timeout=1.0)
             if state.answer is not None:
                 await state.answer.stop()
 

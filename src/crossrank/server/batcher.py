@@ -2,10 +2,16 @@
 
 Each request puts its ``(query, documents)`` group on an asyncio queue and awaits a
 future. One worker task takes the first waiting request, waits up to ``max_wait_ms``
-for more (up to ``max_batch_size`` documents in all), scores the whole batch with
-one ``CrossEncoderScorer.ascore_many`` call in the scorer's worker thread, and
-hands each caller its own scores. While a batch runs, new requests queue up, so
-under load batches fill by themselves and the wait is only paid when idle.
+for more (up to ``max_batch_size`` documents in all), scores the batch with one
+``CrossEncoderScorer.ascore_many`` call in the scorer's worker thread, and hands each
+caller its own scores. While a batch runs, new requests queue up, so under load
+batches fill by themselves and the wait is only paid when idle.
+
+A request with more documents than ``max_batch_size`` is scored in slices of at most
+that many, round-robin with every other request that is waiting: one 1,000-document
+request no longer holds the model for its whole length while small requests time out
+behind it, a caller who left stops costing model time at the next slice, and a
+shutdown waits for at most one slice (``begin_shutdown``).
 
 Hand-written because the batching libraries on PyPI either own the model call
 (Ray Serve's ``@serve.batch``, which ``crossrank.server.ray_serve`` uses when Ray is
@@ -30,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -76,6 +83,12 @@ class _Pending:
     future: asyncio.Future[list[Score]]
     deadline: float | None = None  # time.perf_counter() after which nobody waits for the scores
     enqueued: float = field(default_factory=time.perf_counter)
+    scores: list[Score] = field(default_factory=list)  # of the slices scored so far, in order
+
+    @property
+    def remaining(self) -> int:
+        """Documents not scored yet."""
+        return len(self.texts) - len(self.scores)
 
     def withdrawn(self, now: float) -> bool:
         """Nobody will read this request's scores: its caller left, or its deadline passed.
@@ -87,7 +100,7 @@ class _Pending:
         if self.future.done():
             return True
         if self.deadline is not None and now >= self.deadline:
-            self.future.set_exception(DeadlineExceededError("the request's deadline passed in the queue"))
+            self.future.set_exception(DeadlineExceededError("the request's deadline passed before it was scored"))
             return True
         return False
 
@@ -97,8 +110,8 @@ class DynamicBatcher:
 
     Args:
         scorer: The shared scorer; batches run in its bounded executor.
-        max_batch_size: Most documents in one batch. A single request larger than
-            this is scored alone (never split, never refused here).
+        max_batch_size: Most documents in one model call. A request larger than this
+            is scored in slices of this size, taking turns with the other requests.
         max_wait_ms: How long the first request of a batch waits for others.
         max_queue: Most requests waiting; ``submit`` raises ``QueueFullError`` beyond it.
         on_batch: Called after every batch with its ``BatchStats`` (for metrics).
@@ -130,7 +143,9 @@ class DynamicBatcher:
         self.max_queue = max_queue
         self._on_batch = on_batch
         self._queue: asyncio.Queue[_Pending] | None = None
-        self._carry: _Pending | None = None  # taken from the queue but did not fit the last batch
+        # Taken from the queue, not fully scored yet, in turn order (a slice each per batch).
+        self._active: deque[_Pending] = deque()
+        self._shutdown_timer: asyncio.TimerHandle | None = None
         self._worker: asyncio.Task[None] | None = None
         self._closing = False
         self._busy = False  # a batch is being scored
@@ -139,7 +154,7 @@ class DynamicBatcher:
     def queue_depth(self) -> int:
         """Requests waiting for the model (not counting the batch being scored)."""
         waiting = 0 if self._queue is None else self._queue.qsize()
-        return waiting + (self._carry is not None)
+        return waiting + len(self._active)
 
     @property
     def running(self) -> bool:
@@ -154,14 +169,34 @@ class DynamicBatcher:
         self._closing = False
         self._worker = asyncio.create_task(self._work(), name="crossrank-batcher")
 
-    async def stop(self, drain: bool = True) -> None:
-        """Stop taking requests; with ``drain`` score everything already queued first."""
+    def begin_shutdown(self, grace_s: float) -> None:
+        """Take no new requests; answer what is still waiting after ``grace_s`` with ``BatcherClosedError``.
+
+        Called when the process is told to stop (SIGTERM): requests that can finish in
+        ``grace_s`` do; the rest get a clear 503 before the server's own graceful timeout
+        cuts their connections. The model work then in progress is one slice at most.
+        """
+        self._closing = True
+        if self._shutdown_timer is None:
+            loop = asyncio.get_running_loop()
+            self._shutdown_timer = loop.call_later(
+                max(0.0, grace_s), lambda: self._fail_waiting(BatcherClosedError("the server is shutting down"))
+            )
+
+    async def stop(self, drain: bool = True, timeout: float | None = None) -> None:
+        """Stop taking requests; with ``drain`` score what is already queued first, for at most ``timeout`` s."""
         self._closing = True
         if self._worker is None:
             return
+        give_up = None if timeout is None else time.perf_counter() + timeout
         if drain and self._queue is not None:
-            while (self._queue.qsize() or self._carry is not None or self._busy) and self.running:
+            while (self._queue.qsize() or self._active or self._busy) and self.running:
+                if give_up is not None and time.perf_counter() >= give_up:
+                    break
                 await asyncio.sleep(0.01)
+        if self._shutdown_timer is not None:
+            self._shutdown_timer.cancel()
+            self._shutdown_timer = None
         self._worker.cancel()
         try:
             await self._worker
@@ -196,91 +231,114 @@ class DynamicBatcher:
 
     # -- the worker -----------------------------------------------------------------
     async def _next_live(self, timeout: float | None) -> _Pending | None:
-        """The next request whose caller is still waiting, or None on timeout."""
+        """The next queued request whose caller is still waiting, or None on timeout."""
         assert self._queue is not None
         while True:
-            if self._carry is not None:
-                item, self._carry = self._carry, None
-            elif timeout is None:
+            if timeout is None:
                 item = await self._queue.get()
+            elif timeout <= 0:
+                try:
+                    item = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return None
             else:
-                if timeout <= 0:
-                    try:
-                        item = self._queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        return None
-                else:
-                    try:
-                        item = await asyncio.wait_for(self._queue.get(), timeout)
-                    except asyncio.TimeoutError:
-                        return None
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), timeout)
+                except asyncio.TimeoutError:
+                    return None
             if not item.withdrawn(time.perf_counter()):  # dropped here, before any model work
                 return item
 
-    async def _collect(self) -> list[_Pending]:
-        first = await self._next_live(None)
-        assert first is not None
-        batch, documents = [first], len(first.texts)
-        deadline = time.perf_counter() + self.max_wait_s
-        while documents < self.max_batch_size:
-            item = await self._next_live(deadline - time.perf_counter())
-            if item is None:
+    async def _admit(self) -> None:
+        """Move queued requests into the turn order: wait for the first (and ``max_wait_ms`` for company) when idle."""
+        if not self._active:
+            first = await self._next_live(None)
+            assert first is not None
+            self._active.append(first)
+            documents = first.remaining
+            deadline = time.perf_counter() + self.max_wait_s
+            while documents < self.max_batch_size:
+                item = await self._next_live(deadline - time.perf_counter())
+                if item is None:
+                    break
+                self._active.append(item)
+                documents += item.remaining
+        else:
+            # Work is waiting already: take in new arrivals without waiting, so they get a turn now.
+            while (item := await self._next_live(0)) is not None:
+                self._active.append(item)
+
+    def _slices(self) -> list[tuple[_Pending, int, int]]:
+        """This batch: up to ``max_batch_size`` documents, a slice of each request in turn order."""
+        now = time.perf_counter()
+        # Checked again: admitting waited up to max_wait_ms, and callers may have left since.
+        self._active = deque(p for p in self._active if not p.withdrawn(now))
+        budget, slices = self.max_batch_size, []
+        for pending in self._active:
+            if budget <= 0:
                 break
-            if documents + len(item.texts) > self.max_batch_size:
-                self._carry = item  # first of the next batch; keeps arrival order
-                break
-            batch.append(item)
-            documents += len(item.texts)
-        return batch
+            start = len(pending.scores)
+            take = min(pending.remaining, budget)
+            slices.append((pending, start, start + take))
+            budget -= take
+        return slices
 
     async def _work(self) -> None:
         while True:
-            batch = await self._collect()
-            # Checked again: collecting waited up to max_wait_ms, and callers may have left since.
-            now = time.perf_counter()
-            live = [p for p in batch if not p.withdrawn(now)]
-            if not live:
+            await self._admit()
+            slices = self._slices()
+            if not slices:
                 continue
             self._busy = True
             try:
-                await self._run_batch(live)
+                await self._run_batch(slices)
             finally:
                 self._busy = False
+            # Requests still unfinished go to the back of the line, behind those that waited.
+            served = {id(p) for p, _, _ in slices}
+            unfinished = [p for p in self._active if p.remaining and not p.future.done()]
+            self._active = deque([p for p in unfinished if id(p) not in served] + [p for p in unfinished if id(p) in served])
 
-    async def _run_batch(self, live: list[_Pending]) -> None:
+    async def _run_batch(self, slices: list[tuple[_Pending, int, int]]) -> None:
         started = time.perf_counter()
         failed = False
         try:
-            results = await self.scorer.ascore_many([(p.query, p.texts) for p in live])
+            results = await self.scorer.ascore_many([(p.query, p.texts[a:b]) for p, a, b in slices])
         except asyncio.CancelledError:
-            self._fail(live, BatcherClosedError("the server is shutting down"))
+            self._fail([p for p, _, _ in slices], BatcherClosedError("the server is shutting down"))
             raise
         except Exception:  # one bad group must not fail the others: score them one by one
             failed = True
-            log.exception("batch of %d requests failed; scoring them one by one", len(live))
-            delivered = await self._score_alone(live)
+            log.exception("batch of %d requests failed; scoring them one by one", len(slices))
+            delivered = await self._score_alone(slices)
         else:
-            delivered = sum(self._deliver(pending, scores) for pending, scores in zip(live, results))
+            delivered = sum(self._record(pending, scores) for (pending, _, _), scores in zip(slices, results))
         if self._on_batch is not None:
-            documents = sum(len(p.texts) for p in live)
-            self._on_batch(BatchStats(len(live), documents, time.perf_counter() - started, failed, delivered))
+            documents = sum(b - a for _, a, b in slices)
+            requests = len({id(p) for p, _, _ in slices})
+            self._on_batch(BatchStats(requests, documents, time.perf_counter() - started, failed, delivered))
 
-    async def _score_alone(self, batch: list[_Pending]) -> int:
-        """Score each request on its own; the number of documents delivered."""
+    async def _score_alone(self, slices: list[tuple[_Pending, int, int]]) -> int:
+        """Score each request's slice on its own; the number of documents delivered."""
         delivered = 0
-        for pending in batch:
+        for pending, start, stop in slices:
             if pending.withdrawn(time.perf_counter()):
                 continue
             try:
-                scores = (await self.scorer.ascore_many([(pending.query, pending.texts)]))[0]
+                scores = (await self.scorer.ascore_many([(pending.query, pending.texts[start:stop])]))[0]
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001
                 if not pending.future.done():
                     pending.future.set_exception(exc)
             else:
-                delivered += self._deliver(pending, scores)
+                delivered += self._record(pending, scores)
         return delivered
+
+    def _record(self, pending: _Pending, scores: list[Score]) -> int:
+        """Keep a slice's scores; hand the whole list over once complete. The documents delivered."""
+        pending.scores.extend(scores)
+        return 0 if pending.remaining else self._deliver(pending, pending.scores)
 
     @staticmethod
     def _deliver(pending: _Pending, scores: list[Score]) -> int:
@@ -296,8 +354,8 @@ class DynamicBatcher:
                 pending.future.set_exception(exc)
 
     def _fail_waiting(self, exc: Exception) -> None:
-        waiting: list[_Pending] = [] if self._carry is None else [self._carry]
-        self._carry = None
+        waiting: list[_Pending] = list(self._active)
+        self._active.clear()
         while self._queue is not None and not self._queue.empty():
             waiting.append(self._queue.get_nowait())
         self._fail(waiting, exc)

@@ -1,8 +1,10 @@
 """Run the service under uvicorn, with graceful shutdown.
 
-On SIGTERM or Ctrl-C uvicorn stops accepting connections, waits up to
-``graceful_shutdown_s`` for in-flight requests, then the app drains its batch queue
-and stops.
+On SIGTERM or Ctrl-C uvicorn stops accepting connections and waits up to
+``graceful_shutdown_s`` for in-flight requests. The app is told at once: requests that
+finish in time are answered, the rest get a JSON 503 a second before the timeout (never
+a cut connection), and the model work left is one batch slice, so the process exits
+within about ``graceful_shutdown_s`` plus one slice.
 
 Example:
     >>> from crossrank.server import ServerSettings
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import math
 import socket
+from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -50,6 +54,26 @@ def uvicorn_config(
     )
 
 
+class NotifyingServer(uvicorn.Server):
+    """uvicorn's server that also tells the app when a stop signal arrives (see ``ServiceState.request_shutdown``).
+
+    Example:
+        ```python
+        app = create_app(settings)
+        NotifyingServer(uvicorn_config(settings, app), app.state.crossrank.request_shutdown).run()
+        ```
+    """
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit:
+            self._on_exit()
+        super().handle_exit(sig, frame)
+
+
 def serve(settings: ServerSettings | None = None, sock: socket.socket | None = None) -> None:
     """Serve until SIGTERM / Ctrl-C; returns after a graceful shutdown.
 
@@ -64,4 +88,7 @@ def serve(settings: ServerSettings | None = None, sock: socket.socket | None = N
     settings = settings or ServerSettings()
     sock = sock or listening_socket(settings.host, settings.port)
     own_the_process()
-    uvicorn.Server(uvicorn_config(settings, whole_process=True)).run(sockets=[sock])
+    app = create_app(settings)
+    NotifyingServer(uvicorn_config(settings, app, whole_process=True), app.state.crossrank.request_shutdown).run(
+        sockets=[sock]
+    )
