@@ -105,6 +105,20 @@ def spawn_server(model_dir: str, env: dict[str, str]) -> tuple[subprocess.Popen[
     return process, f"http://127.0.0.1:{port}"
 
 
+def wait_process_ready(process: subprocess.Popen[bytes], url: str, timeout_s: float = 300.0) -> None:
+    """Wait until a spawned server answers /readyz 200; fail with its output if it exits first."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+        try:
+            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not become ready"
+        time.sleep(0.2)
+
+
 def wait_ready(url: str, timeout_s: float = 300.0) -> dict[str, Any]:
     # Generous: on a busy shared machine loading even the tiny model has taken over 120 s.
     deadline = time.monotonic() + timeout_s

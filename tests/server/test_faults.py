@@ -15,7 +15,7 @@ import time
 
 import httpx
 import pytest
-from server_helpers import run_server, spawn_server, updated, wait_ready
+from server_helpers import run_server, spawn_server, updated, wait_process_ready, wait_ready
 from tiny_model import QA
 
 from crossrank.server import ServerSettings
@@ -203,16 +203,7 @@ def test_serve_command_drains_on_sigterm(tiny_model_dir: str) -> None:
     }
     process, url = spawn_server(tiny_model_dir, env)
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-            try:
-                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.2)
+        wait_process_ready(process, url)
 
         async def scenario() -> list[httpx.Response]:
             async with httpx.AsyncClient(base_url=url, timeout=300) as http:
@@ -253,16 +244,7 @@ def test_shutdown_is_bounded_by_its_setting_and_every_reply_is_json(tiny_model_d
     }
     process, url = spawn_server(tiny_model_dir, env)
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-            try:
-                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.2)
+        wait_process_ready(process, url)
 
         async def scenario() -> tuple[list[httpx.Response], float]:
             async with httpx.AsyncClient(base_url=url, timeout=300) as http:
