@@ -27,6 +27,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -321,7 +322,289 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+CURVE_CANDIDATES: tuple[int, ...] = (10, 20, 50, 100, 200)
+"""Candidates per query on the cost curve's first axis (passages of ``CURVE_FIXED_LENGTH`` tokens)."""
+
+CURVE_LENGTHS: tuple[int, ...] = (64, 128, 256, 512)
+"""Passage lengths in tokens on the second axis (``CURVE_FIXED_CANDIDATES`` candidates)."""
+
+CURVE_FIXED_LENGTH = 128
+CURVE_FIXED_CANDIDATES = 50
+
+CURVE_ENGINES: tuple[str, ...] = ("default", "torch", "predict", "flashrank")
+"""``default``: ``CrossEncoderScorer(model)`` with the scorer's default backend. ``torch``: the same
+network in plain torch fp32 (``backend="torch"``). ``predict``: ``CrossEncoder.predict`` with its
+defaults on a model it can load. ``flashrank``: FlashRank's ``Ranker`` over crossrank's int8 file."""
+
+_FLASHRANK_NAME = "ms-marco-MiniLM-L-12-v2"
+"""FlashRank only loads names from its own table; the int8 file is staged locally under this one."""
+
+
+def cut_passages(tokenizer: Any, texts: Sequence[str], tokens: int, count: int) -> list[str]:
+    """``count`` passages of exactly ``tokens`` tokens (as ``tokenizer`` counts, no special tokens).
+
+    The real texts are joined into one token stream and cut into consecutive pieces, so
+    every piece is real prose; the stream is reused from the start if it runs out.
+    """
+    stream: list[int] = []
+    for text in texts:
+        stream += tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(stream) >= tokens * count:
+            break
+    if len(stream) < tokens:
+        raise ValueError(f"the texts hold only {len(stream)} tokens; {tokens} are needed for one passage")
+    pieces = []
+    for i in range(count):
+        start = (i * tokens) % (len(stream) - tokens + 1)
+        pieces.append(tokenizer.decode(stream[start : start + tokens]))
+    return pieces
+
+
+def _curve_call(engine: str, model: str, baseline_model: str | None) -> tuple[Callable[[str, list[str]], Any], str]:
+    """The call under test and a one-line description of what it runs."""
+    if engine == "default":
+        from crossrank import CrossEncoderScorer
+
+        scorer = CrossEncoderScorer(model)
+        return (lambda q, ps: scorer.rerank(q, ps)), f"CrossEncoderScorer(model) -> backend {scorer.backend.name}"
+    if engine == "torch":
+        from crossrank import CrossEncoderScorer
+
+        scorer = CrossEncoderScorer(model, backend="torch", device="cpu")
+        return (lambda q, ps: scorer.rerank(q, ps)), "CrossEncoderScorer(model, backend='torch'): the same network, fp32"
+    if engine == "predict":
+        from sentence_transformers import CrossEncoder
+
+        target = baseline_model or model
+        cross_encoder = CrossEncoder(target, device="cpu", local_files_only=True)
+        return (lambda q, ps: cross_encoder.predict([(q, p) for p in ps])), f"CrossEncoder({target}).predict, defaults"
+    if engine == "flashrank":
+        from flashrank import Ranker, RerankRequest
+
+        folder = flashrank_folder(model)
+        ranker = Ranker(model_name=_FLASHRANK_NAME, cache_dir=str(folder.parent), log_level="WARNING")
+
+        def call(query: str, passages: list[str]) -> Any:
+            return ranker.rerank(RerankRequest(query=query, passages=[{"text": p} for p in passages]))
+
+        return call, f"flashrank Ranker over a copy of crossrank's int8 export ({folder}), defaults"
+    raise ValueError(f"unknown curve engine {engine!r}; choose one of {CURVE_ENGINES}")
+
+
+def flashrank_folder(model: str, root: str | Path | None = None) -> Path:
+    """A FlashRank model folder holding crossrank's int8 export of ``model`` (symlinked, nothing downloaded).
+
+    FlashRank loads ``<cache_dir>/<name>/<file>`` for names in its built-in table only and
+    wants ``config.json``, ``tokenizer.json``, ``tokenizer_config.json`` and
+    ``special_tokens_map.json`` there; the exported file is linked under the name
+    FlashRank expects for ``ms-marco-MiniLM-L-12-v2``.
+    """
+    import tempfile
+
+    from flashrank.Config import model_file_map
+
+    from crossrank.backends.onnx import OnnxBackend
+    from crossrank.models import resolve_model
+
+    backend = OnnxBackend(resolve_model(model), "cpu")  # exports once into the cache if the model ships none
+    source = Path(backend.model_path)
+    folder = Path(root or tempfile.mkdtemp(prefix="crossrank-flashrank-")) / _FLASHRANK_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json"):
+        if not (source / name).is_file():
+            raise FileNotFoundError(f"FlashRank needs {name}; {source} has none")
+        (folder / name).unlink(missing_ok=True)
+        (folder / name).symlink_to(source / name)
+    tokenizer_config = json.loads((source / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tokenizer_config.setdefault("model_max_length", backend.model_max_length)
+    tokenizer_config["model_max_length"] = min(int(tokenizer_config["model_max_length"]), backend.model_max_length)
+    (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config), encoding="utf-8")
+    special = {k: tokenizer_config[k] for k in ("cls_token", "sep_token", "pad_token", "unk_token", "mask_token")
+               if isinstance(tokenizer_config.get(k), str)}  # fmt: skip
+    (folder / "special_tokens_map.json").write_text(json.dumps(special), encoding="utf-8")
+    # Copied, not linked: ONNX Runtime refuses external data (a shipped export keeps its
+    # embeddings in model.safetensors) that resolves outside the model's folder.
+    shutil.copyfile(backend.onnx_path, folder / model_file_map[_FLASHRANK_NAME])
+    if backend.shipped and (source / "model.safetensors").is_file():
+        shutil.copyfile(source / "model.safetensors", folder / "model.safetensors")
+    return folder
+
+
+def curve_measure(
+    engine: str,
+    model: str,
+    dataset: str | Path,
+    *,
+    baseline_model: str | None = None,
+    candidates: Sequence[int] = CURVE_CANDIDATES,
+    lengths: Sequence[int] = CURVE_LENGTHS,
+    fixed_length: int = CURVE_FIXED_LENGTH,
+    fixed_candidates: int = CURVE_FIXED_CANDIDATES,
+    repeats: int = 3,
+) -> dict[str, Any]:
+    """p50 latency of one rerank call per grid point for ``engine``, and the process's peak memory.
+
+    Passages are real text of ``dataset`` cut to the exact token length with ``model``'s
+    tokenizer; one query of the dataset is used for every call. Each point gets one
+    untimed warm-up call (new shapes) and ``repeats`` timed calls.
+    """
+    from transformers import AutoTokenizer
+
+    from crossrank.evaluation.datasets import data_file
+    from crossrank.models import resolve_model
+
+    folder = Path(dataset)
+    corpus = load_corpus(data_file(folder, "corpus.jsonl"))
+    query = next(iter(load_queries(data_file(folder, "queries.jsonl")).values()))
+    texts = [corpus[d].passage for d in sorted(corpus)]
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(model).path, local_files_only=True)
+    started = time.perf_counter()
+    call, runs = _curve_call(engine, model, baseline_model)
+    load_s = time.perf_counter() - started
+    points = [("candidates", n, fixed_length, n) for n in candidates]
+    points += [("length", n, n, fixed_candidates) for n in lengths]
+    rows = []
+    for axis, value, length, count in points:
+        passages = cut_passages(tokenizer, texts, length, count)
+        call(query, passages)  # warm-up
+        seconds = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            call(query, passages)
+            seconds.append(time.perf_counter() - t0)
+        rows.append({"axis": axis, "value": value, "tokens": length, "candidates": count,
+                     "p50_ms": round(1000 * _percentile(seconds, 50), 1)})  # fmt: skip
+    return {"engine": engine, "runs": runs, "load_seconds": round(load_s, 2), "peak_rss_mb": _peak_rss_mb(),
+            "rows": rows}  # fmt: skip
+
+
+def curve_engines(model: str, baseline_model: str | None) -> tuple[list[str], dict[str, str]]:
+    """The engines the curve can run for ``model``, and for each one left out, why (one line)."""
+    from crossrank.late_interaction import read_architecture
+    from crossrank.models import resolve_model
+
+    engines, skipped = ["default", "torch"], {}
+    if read_architecture(resolve_model(model).path) is not None and baseline_model is None:
+        skipped["predict"] = ("sentence_transformers.CrossEncoder cannot load crossrank's late-interaction model; "
+                              "pass --baseline-model with a standard cross-encoder of the same size")  # fmt: skip
+    else:
+        engines.append("predict")
+    try:
+        import flashrank  # noqa: F401
+
+        engines.append("flashrank")
+    except ImportError:
+        skipped["flashrank"] = "flashrank is not installed (pip install flashrank)"
+    return engines, skipped
+
+
+def curve(
+    model: str,
+    dataset: str | Path,
+    *,
+    baseline_model: str | None = None,
+    engines: Sequence[str] | None = None,
+    candidates: Sequence[int] = CURVE_CANDIDATES,
+    lengths: Sequence[int] = CURVE_LENGTHS,
+    fixed_length: int = CURVE_FIXED_LENGTH,
+    fixed_candidates: int = CURVE_FIXED_CANDIDATES,
+    repeats: int = 3,
+    isolated: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The cost curve: every engine over the grid, each in its own process when ``isolated``.
+
+    An engine that fails (FlashRank refusing the export, say) is reported under
+    ``skipped`` with its error's last line instead of stopping the run.
+    """
+    available, skipped = curve_engines(model, baseline_model)
+    chosen = [e for e in (engines or available) if e in available]
+    grid = {"candidates": list(candidates), "lengths": list(lengths), "fixed_length": fixed_length,
+            "fixed_candidates": fixed_candidates, "repeats": repeats}  # fmt: skip
+    results = []
+    for engine in chosen:
+        if progress:
+            progress(engine)
+        try:
+            if isolated:
+                command = [sys.executable, "-m", "crossrank.evaluation.speed", "curve", engine, "--model", model,
+                           "--dataset", str(dataset), "--grid", json.dumps(grid)]  # fmt: skip
+                command += ["--baseline-model", baseline_model] if baseline_model else []
+                done = subprocess.run(command, capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    raise RuntimeError((done.stderr.strip().splitlines() or ["no output"])[-1])
+                results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            else:
+                results.append(curve_measure(engine, model, dataset, baseline_model=baseline_model, **grid))
+        except Exception as error:  # noqa: BLE001 - the run goes on and says why this engine is missing
+            skipped[engine] = str(error).strip().splitlines()[-1][:300] if str(error).strip() else type(error).__name__
+    return {"machine": machine(), "model": model, "baseline_model": baseline_model, "dataset": str(dataset),
+            "grid": grid, "results": results, "skipped": skipped}  # fmt: skip
+
+
+def curve_markdown(report: dict[str, Any]) -> str:
+    """The cost curve as one Markdown table (p50 ms per grid point and engine), peak memory, and skips."""
+    results = report["results"]
+    if not results:
+        return "cost curve: no engine ran\n" + "\n".join(f"- {k}: {v}" for k, v in report["skipped"].items())
+    header = "| axis | candidates | tokens/passage | " + " | ".join(f"{r['engine']} p50 ms" for r in results) + " |"
+    lines = [header, "|" + " --- |" * (3 + len(results))]
+    for i, row in enumerate(results[0]["rows"]):
+        cells = " | ".join(str(r["rows"][i]["p50_ms"]) for r in results)
+        lines.append(f"| {row['axis']} | {row['candidates']} | {row['tokens']} | {cells} |")
+    lines.append("")
+    for r in results:
+        lines.append(f"- {r['engine']}: {r['runs']}; peak RSS {r['peak_rss_mb']} MB, load {r['load_seconds']} s")
+    for engine, why in report["skipped"].items():
+        lines.append(f"- {engine}: not run: {why}")
+    return "\n".join(lines)
+
+
+def plot_curve(report: dict[str, Any], path: str | Path) -> Path:
+    """Two panels, p50 against candidates and against passage length, one line per engine; a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = report["grid"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for r in report["results"]:
+        label = f"{r['engine']} ({r['peak_rss_mb']:.0f} MB peak)"
+        for axes, axis in ((left, "candidates"), (right, "length")):
+            rows = [row for row in r["rows"] if row["axis"] == axis]
+            axes.plot([row["value"] for row in rows], [row["p50_ms"] for row in rows], marker="o", label=label)
+    left.set(xlabel=f"candidates per query ({grid['fixed_length']}-token passages)", ylabel="p50 ms per query",
+             title="cost vs candidates")  # fmt: skip
+    right.set(xlabel=f"tokens per passage ({grid['fixed_candidates']} candidates)", ylabel="p50 ms per query",
+              title="cost vs passage length")  # fmt: skip
+    for axes in (left, right):
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize=8)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, format="png", dpi=110)
+    plt.close(figure)
+    return out
+
+
+def _curve_main(argv: Sequence[str]) -> None:
+    parser = argparse.ArgumentParser(description="Measure one engine's cost curve (used by `crossrank bench`).")
+    parser.add_argument("engine", choices=CURVE_ENGINES)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--baseline-model", default=None)
+    parser.add_argument("--grid", required=True, help="JSON: candidates, lengths, fixed_length, fixed_candidates, repeats")
+    args = parser.parse_args(argv)
+    grid = json.loads(args.grid)
+    print(json.dumps(curve_measure(args.engine, args.model, args.dataset, baseline_model=args.baseline_model, **grid)))
+
+
 def _main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["curve"]:
+        _curve_main(argv[1:])
+        return
     parser = argparse.ArgumentParser(description="Measure one engine (used by `crossrank bench`).")
     parser.add_argument("engine", choices=ENGINES)
     parser.add_argument("--model", required=True)

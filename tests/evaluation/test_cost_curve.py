@@ -1,0 +1,34 @@
+"""The cost curve behind ``crossrank bench``: a tiny grid on the real tiny model, table rows and a real PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crossrank.evaluation.cli import SAMPLE_DATA
+from crossrank.evaluation.speed import curve, curve_markdown, cut_passages, plot_curve
+
+
+def test_cut_passages_have_the_exact_token_count(tiny_model_dir: str) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    texts = ["Paris is the capital and largest city of France, on the Seine."] * 3
+    pieces = cut_passages(tokenizer, texts, 8, 5)
+    assert len(pieces) == 5
+    assert all(len(tokenizer(p, add_special_tokens=False)["input_ids"]) == 8 for p in pieces)
+
+
+def test_curve_on_a_tiny_grid_gives_every_row_and_a_png(tiny_model_dir: str, tmp_path: Path) -> None:
+    report = curve(
+        tiny_model_dir, SAMPLE_DATA, engines=["default", "predict"], candidates=[2, 4], lengths=[16, 32],
+        fixed_length=16, fixed_candidates=2, repeats=1, isolated=False,
+    )  # fmt: skip
+    assert [r["engine"] for r in report["results"]] == ["default", "predict"], report["skipped"]
+    for result in report["results"]:
+        points = [(row["axis"], row["candidates"], row["tokens"]) for row in result["rows"]]
+        assert points == [("candidates", 2, 16), ("candidates", 4, 16), ("length", 2, 16), ("length", 2, 32)]
+        assert all(row["p50_ms"] > 0 for row in result["rows"]) and result["peak_rss_mb"] > 0
+    table = curve_markdown(report)
+    assert table.count("\n| candidates |") == 2 and table.count("\n| length |") == 2
+    png = plot_curve(report, tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
