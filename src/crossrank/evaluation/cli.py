@@ -190,8 +190,18 @@ def bench_command(
     repeats: int = typer.Option(1, min=1, help="Passes over the queries."),
     quick: bool = typer.Option(False, help="A smoke run: 2 queries x 8 candidates, one process, seconds."),
     out: Path | None = typer.Option(None, help="Write the results as JSON here."),
+    curve: bool | None = typer.Option(
+        None, "--curve/--no-curve", help="Also the cost curve: p50 vs candidates and passage length.",
+        show_default="on, off with --quick",
+    ),
+    plot: Path = typer.Option(Path("crossrank-cost-curve.png"), help="Where the cost curve's PNG is written."),
+    baseline_model: str | None = typer.Option(
+        None, help="Standard cross-encoder for the curve's CrossEncoder.predict line (needed when --model is "
+        "crossrank's late-interaction format, which CrossEncoder cannot load).",
+    ),
+    curve_repeats: int = typer.Option(3, min=1, help="Timed calls per cost-curve point (p50 over them)."),
 ) -> None:
-    """Speed: CrossEncoder.predict (defaults) vs crossrank's best CPU settings, plus adapter overhead."""
+    """Speed: CrossEncoder.predict (defaults) vs crossrank's best CPU settings, adapter overhead, cost curve."""
     from crossrank import resolve_model
     from crossrank.cli import require_packages
     from crossrank.evaluation.speed import compare, markdown
@@ -221,6 +231,30 @@ def bench_command(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         console.print(f"Wrote {out}")
+    if (not quick) if curve is None else curve:
+        _bench_curve(path, dataset, baseline_model, curve_repeats, quick, plot, out)
+
+
+def _bench_curve(
+    model: str, dataset: Path, baseline_model: str | None, repeats: int, quick: bool, plot: Path, out: Path | None
+) -> None:
+    """The cost curve part of ``crossrank bench``: table, PNG and (with ``--out``) ``<out>.curve.json``."""
+    from crossrank.evaluation.speed import curve as cost_curve
+    from crossrank.evaluation.speed import curve_markdown, plot_curve
+
+    small = {"candidates": [2, 4], "lengths": [16, 32], "fixed_length": 16, "fixed_candidates": 2, "repeats": 1}
+    report = cost_curve(
+        model, dataset, baseline_model=baseline_model, isolated=not quick,
+        progress=lambda name: console.print(f"cost curve: measuring {name} ..."),
+        **(small if quick else {"repeats": repeats}),  # type: ignore[arg-type]
+    )  # fmt: skip
+    console.print(curve_markdown(report))
+    if report["results"]:
+        console.print(f"Wrote {plot_curve(report, plot)}")
+    if out is not None:
+        path = out.with_suffix(".curve.json")
+        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        console.print(f"Wrote {path}")
 
 
 def register(app: typer.Typer) -> None:
