@@ -26,6 +26,7 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 from langchain_core.runnables import RunnableLambda
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from crossrank.fusion import Fusion
 from crossrank.policy import RankedDocument, RelevancePolicy, RerankResult, Verdict
 from crossrank.scorer import CrossEncoderScorer, check_query
 
@@ -106,6 +107,10 @@ class CrossRankReranker(BaseDocumentCompressor):
     """Drop documents below this fraction of the best document's probability."""
     min_keep: int = 0
     """Always keep this many of the best documents, even below threshold (flagged)."""
+    fusion: Fusion | None = None
+    """Order by the cross-encoder fused with the retriever (``crossrank.fusion.Fusion``); the gate is unchanged."""
+    first_stage_score_key: str | None = None
+    """Metadata key holding each document's retriever score, for score fusion; ``None``: fuse by input order."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
@@ -126,6 +131,7 @@ class CrossRankReranker(BaseDocumentCompressor):
             min_probability=self.min_probability,
             min_relative=self.min_relative,
             min_keep=self.min_keep,
+            fusion=self.fusion,
         )
         self._scorer = self.scorer if self.scorer is not None else CrossEncoderScorer(self.model)
         return self
@@ -140,6 +146,18 @@ class CrossRankReranker(BaseDocumentCompressor):
             if not isinstance(doc, Document):
                 raise TypeError(f"documents[{position}] must be a langchain Document, got {type(doc).__name__}")
         return [doc.page_content for doc in documents]
+
+    def _first_stage(self, documents: Sequence[Document]) -> list[float] | None:
+        if self.fusion is None or self.first_stage_score_key is None:
+            return None
+        key = self.first_stage_score_key
+        missing = [i for i, doc in enumerate(documents) if key not in doc.metadata]
+        if missing:
+            raise ValueError(
+                f"documents[{missing[0]}] has no metadata[{key!r}] (first_stage_score_key); put the retriever's "
+                "score there, or set first_stage_score_key=None to fuse by the input order"
+            )
+        return [doc.metadata[key] for doc in documents]
 
     def _wrap(self, documents: Sequence[Document], result: RerankResult) -> DocumentRerankResult:
         return DocumentRerankResult(
@@ -160,13 +178,17 @@ class CrossRankReranker(BaseDocumentCompressor):
         """
         check_query(query)
         texts = self._texts(documents)
-        return self._wrap(documents, self._scorer.rerank(query, texts, self._policy))
+        first_stage = self._first_stage(documents)
+        scores = self._scorer.score(query, texts)
+        return self._wrap(documents, self._policy.apply(query, texts, scores, first_stage))
 
     async def arerank_documents(self, documents: Sequence[Document], query: str) -> DocumentRerankResult:
         """Async ``rerank_documents``; the model runs off the event loop."""
         check_query(query)
         texts = self._texts(documents)
-        return self._wrap(documents, await self._scorer.arerank(query, texts, self._policy))
+        first_stage = self._first_stage(documents)
+        scores = await self._scorer.ascore(query, texts)
+        return self._wrap(documents, self._policy.apply(query, texts, scores, first_stage))
 
     def compress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None

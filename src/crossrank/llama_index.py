@@ -24,6 +24,7 @@ from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRan
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
+from crossrank.fusion import Fusion
 from crossrank.policy import RankedDocument, RelevancePolicy, RerankResult, Verdict
 from crossrank.scorer import CrossEncoderScorer, check_query
 
@@ -38,6 +39,7 @@ _RERANK_KEYS = (
     "rerank_windows",
     "passed_threshold",
     "drop_reason",
+    "fused_score",
 )
 
 
@@ -107,6 +109,11 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         default=None, description="Drop nodes below this fraction of the best node's probability."
     )
     min_keep: int = Field(default=0, description="Always keep this many best nodes, even below threshold (flagged).")
+    fusion: Fusion | None = Field(
+        default=None,
+        description="Order by the cross-encoder fused with the retriever (crossrank.fusion.Fusion): by the nodes' "
+        "retrieval scores when every node has one, else by their order. The gate is unchanged.",
+    )
     _scorer: CrossEncoderScorer = PrivateAttr()
     _policy: RelevancePolicy = PrivateAttr()
 
@@ -117,7 +124,11 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         if scorer is not None and self.model is not None:
             raise ValueError("give either model= or scorer=, not both")
         self._policy = RelevancePolicy(
-            top_n=self.top_n, min_probability=self.min_probability, min_relative=self.min_relative, min_keep=self.min_keep
+            top_n=self.top_n,
+            min_probability=self.min_probability,
+            min_relative=self.min_relative,
+            min_keep=self.min_keep,
+            fusion=self.fusion,
         )
         self._scorer = scorer if scorer is not None else CrossEncoderScorer(self.model)
 
@@ -143,6 +154,12 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
             if not isinstance(item, NodeWithScore):
                 raise TypeError(f"nodes[{position}] must be a NodeWithScore, got {type(item).__name__}")
         return query, [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+
+    def _first_stage(self, nodes: list[NodeWithScore]) -> list[float] | None:
+        """The retriever's scores when fusing and every node carries one (else fusion goes by order)."""
+        if self.fusion is None or any(n.score is None for n in nodes):
+            return None
+        return [float(n.score) for n in nodes if n.score is not None]
 
     def _finish(self, nodes: list[NodeWithScore], result: RerankResult) -> NodeRerankResult:
         return NodeRerankResult(
@@ -199,7 +216,8 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         query_bundle = QueryBundle(query_str) if query_str is not None else query_bundle
         query, texts = self._prepare(nodes, query_bundle)
         with self._traced(nodes, query_bundle, query) as finish:
-            return finish(self._scorer.rerank(query, texts, self._policy))
+            scores = self._scorer.score(query, texts)
+            return finish(self._policy.apply(query, texts, scores, self._first_stage(nodes)))
 
     async def apostprocess_with_result(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None, query_str: str | None = None
@@ -208,7 +226,8 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         query_bundle = QueryBundle(query_str) if query_str is not None else query_bundle
         query, texts = self._prepare(nodes, query_bundle)
         with self._traced(nodes, query_bundle, query) as finish:
-            return finish(await self._scorer.arerank(query, texts, self._policy))
+            scores = await self._scorer.ascore(query, texts)
+            return finish(self._policy.apply(query, texts, scores, self._first_stage(nodes)))
 
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None

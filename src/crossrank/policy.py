@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from crossrank.fusion import Fusion, fuse
 from crossrank.scores import Score
 
 
@@ -62,6 +63,8 @@ class RankedDocument:
         passed: Whether it cleared every threshold. A kept document with
             ``passed=False`` was kept only through ``min_keep``.
         drop_reason: Why it was dropped; ``None`` for kept documents.
+        fused_score: The value it was ordered by when the policy fuses with the first
+            stage (``None`` without fusion).
     """
 
     index: int
@@ -72,6 +75,7 @@ class RankedDocument:
     rank: int
     passed: bool
     drop_reason: DropReason | None = None
+    fused_score: float | None = None
 
     @property
     def score(self) -> Score:
@@ -95,6 +99,8 @@ class RankedDocument:
         }
         if self.drop_reason is not None:
             fields["drop_reason"] = self.drop_reason.value
+        if self.fused_score is not None:
+            fields["fused_score"] = self.fused_score
         return fields
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +114,7 @@ class RankedDocument:
             "rank": self.rank,
             "passed": self.passed,
             "drop_reason": None if self.drop_reason is None else self.drop_reason.value,
+            "fused_score": self.fused_score,
         }
 
 
@@ -145,7 +152,7 @@ class RerankResult:
     def best_probability(self) -> float | None:
         """The highest probability among all candidates (``None`` when there were none)."""
         ranked = self.ranked
-        return ranked[0].probability if ranked else None
+        return max(d.probability for d in ranked) if ranked else None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the whole result."""
@@ -171,6 +178,9 @@ class RelevancePolicy:
         min_keep: Fail-open floor: always keep this many of the best documents, even
             below threshold (they are flagged ``passed=False`` and the verdict
             becomes ``weak`` when none passed). Must not exceed ``top_n``.
+        fusion: Order by the cross-encoder fused with the first stage (a ``Fusion``;
+            ``None``: the cross-encoder alone). Thresholds and the verdict still use the
+            calibrated probability; fusion changes the order only.
 
     Raises:
         ValueError: On ``top_n < 1``, a threshold outside [0, 1], a negative
@@ -186,6 +196,7 @@ class RelevancePolicy:
     min_probability: float | None = None
     min_relative: float | None = None
     min_keep: int = 0
+    fusion: Fusion | None = None
 
     def __post_init__(self) -> None:
         if self.top_n is not None and (isinstance(self.top_n, bool) or not isinstance(self.top_n, int)):
@@ -200,6 +211,8 @@ class RelevancePolicy:
             raise ValueError(f"min_keep must be an int >= 0, got {self.min_keep!r}")
         if self.top_n is not None and self.min_keep > self.top_n:
             raise ValueError(f"min_keep ({self.min_keep}) must not exceed top_n ({self.top_n})")
+        if self.fusion is not None and not isinstance(self.fusion, Fusion):
+            raise ValueError(f"fusion must be a crossrank.fusion.Fusion or None, got {self.fusion!r:.80}")
 
     def to_dict(self) -> dict[str, Any]:
         """The policy's settings as a JSON-ready dict."""
@@ -208,6 +221,7 @@ class RelevancePolicy:
             "min_probability": self.min_probability,
             "min_relative": self.min_relative,
             "min_keep": self.min_keep,
+            "fusion": None if self.fusion is None else self.fusion.to_dict(),
         }
 
     def _failure(self, probability: float, best: float) -> DropReason | None:
@@ -217,13 +231,22 @@ class RelevancePolicy:
             return DropReason.BELOW_MIN_RELATIVE
         return None
 
-    def apply(self, query: str, texts: Sequence[str], scores: Sequence[Score]) -> RerankResult:
+    def apply(
+        self,
+        query: str,
+        texts: Sequence[str],
+        scores: Sequence[Score],
+        first_stage_scores: Sequence[float] | None = None,
+    ) -> RerankResult:
         """Rank ``texts`` by their ``scores`` and gate them.
 
         Args:
             query: The query the scores answer.
             texts: The candidate texts, in retrieval order.
             scores: One score per text, same order.
+            first_stage_scores: The retriever's score per text (higher is better), used
+                only when the policy fuses (``fusion``); without them fusion uses the
+                retrieval order.
 
         Returns:
             A ``RerankResult`` with every candidate either kept or dropped.
@@ -239,8 +262,13 @@ class RelevancePolicy:
             raise ValueError(f"got {len(texts)} texts but {len(scores)} scores")
         # Sort on the logit (ties keep retrieval order): calibration is monotonic, and
         # the logit still separates documents whose probabilities round to 1.0.
-        order = sorted(range(len(texts)), key=lambda i: (-scores[i].logit, i))
-        best = scores[order[0]].probability if order else 0.0
+        fused: list[float] | None = None
+        if self.fusion is not None:
+            fused = fuse(self.fusion, [s.logit for s in scores], first_stage_scores)
+            order = sorted(range(len(texts)), key=lambda i: (-fused[i], i))
+        else:
+            order = sorted(range(len(texts)), key=lambda i: (-scores[i].logit, i))
+        best = max((s.probability for s in scores), default=0.0)  # with fusion, not always the first
         failures = {i: self._failure(scores[i].probability, best) for i in order}
         passing = [i for i in order if failures[i] is None]
         kept_passing = passing if self.top_n is None else passing[: self.top_n]
@@ -267,6 +295,7 @@ class RelevancePolicy:
                 rank=rank,
                 passed=failures[i] is None,
                 drop_reason=None if is_kept else reason,
+                fused_score=None if fused is None else float(fused[i]),
             )
             (kept_docs if is_kept else dropped_docs).append(doc)
 
