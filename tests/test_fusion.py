@@ -85,6 +85,8 @@ def test_fusion_changes_the_order_but_not_the_verdict_or_the_gate() -> None:
     assert all(d.fused_score is None for d in plain.ranked)
     assert fused.kept[0].metadata()["fused_score"] == fused.kept[0].fused_score
     assert "fused_score" not in plain.kept[0].metadata()
+    assert fused.kept[0].to_dict()["fused_score"] == fused.kept[0].fused_score
+    assert "fused_score" not in plain.kept[0].to_dict()
     assert fused_policy.to_dict()["fusion"] == {"method": "score", "weight": 0.5, "k": 60}
 
 

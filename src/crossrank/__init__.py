@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from crossrank.cache import CacheInfo
     from crossrank.calibration import Calibration
+    from crossrank.fusion import Fusion
     from crossrank.models import DEFAULT_MODEL, ModelNotAvailableError, resolve_model
     from crossrank.policy import DropReason, RankedDocument, RelevancePolicy, RerankResult, Verdict
     from crossrank.scorer import CrossEncoderScorer
@@ -36,6 +37,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "CacheInfo": "crossrank.cache",
     "Calibration": "crossrank.calibration",
+    "Fusion": "crossrank.fusion",
     "DEFAULT_MODEL": "crossrank.models",
     "ModelNotAvailableError": "crossrank.models",
     "resolve_model": "crossrank.models",
@@ -54,6 +56,7 @@ __all__ = [
     "Calibration",
     "CrossEncoderScorer",
     "DropReason",
+    "Fusion",
     "ModelNotAvailableError",
     "RankedDocument",
     "RelevancePolicy",

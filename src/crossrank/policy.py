@@ -104,8 +104,8 @@ class RankedDocument:
         return fields
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (plain floats and strings)."""
-        return {
+        """A JSON-ready dict (plain floats and strings); ``fused_score`` only when the policy fused."""
+        fields: dict[str, Any] = {
             "index": self.index,
             "text": self.text,
             "logit": self.logit,
@@ -114,8 +114,10 @@ class RankedDocument:
             "rank": self.rank,
             "passed": self.passed,
             "drop_reason": None if self.drop_reason is None else self.drop_reason.value,
-            "fused_score": self.fused_score,
         }
+        if self.fused_score is not None:
+            fields["fused_score"] = self.fused_score
+        return fields
 
 
 @dataclass(frozen=True)
