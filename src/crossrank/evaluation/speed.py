@@ -381,7 +381,10 @@ def _curve_call(engine: str, model: str, baseline_model: str | None) -> tuple[Ca
     if engine == "flashrank":
         from flashrank import Ranker, RerankRequest
 
+        import atexit
+
         folder = flashrank_folder(model)
+        atexit.register(shutil.rmtree, folder.parent, True)  # the copied export is this process's alone
         ranker = Ranker(model_name=_FLASHRANK_NAME, cache_dir=str(folder.parent), log_level="WARNING")
 
         def call(query: str, passages: list[str]) -> Any:
