@@ -139,6 +139,10 @@ def test_bad_input_is_rejected_clearly(reranker, scorer):
         CrossRankReranker(scorer=scorer, model="x")
 
 
-def test_model_name_uses_the_shared_instance(tiny_model_dir, scorer):
+def test_model_name_uses_the_shared_instance(tiny_model_dir):
+    from crossrank.backends import load_backend
+
     reranker = CrossRankReranker(model=tiny_model_dir)
-    assert reranker._scorer.backend is scorer.backend
+    # The default engine (auto: int8 ONNX on this CPU), loaded once per process for everyone.
+    assert reranker._scorer.backend is load_backend(tiny_model_dir)
+    assert reranker._scorer.backend.name == "onnx"

@@ -115,7 +115,10 @@ def test_bad_input_and_settings(postprocessor, scorer):
     assert CrossRankPostprocessor.class_name() == "CrossRankPostprocessor"
 
 
-def test_model_name_shares_the_loaded_model(tiny_model_dir, scorer):
-    assert CrossRankPostprocessor(model=tiny_model_dir).scorer.backend is scorer.backend
+def test_model_name_shares_the_loaded_model(tiny_model_dir):
+    from crossrank.backends import load_backend
+
+    backend = CrossRankPostprocessor(model=tiny_model_dir).scorer.backend
+    assert backend is load_backend(tiny_model_dir) and backend.name == "onnx"  # auto, on this CPU
 
 
