@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from crossrank.evaluation.cli import SAMPLE_DATA
 from crossrank.evaluation.speed import curve, curve_markdown, cut_passages, plot_curve
@@ -32,3 +35,22 @@ def test_curve_on_a_tiny_grid_gives_every_row_and_a_png(tiny_model_dir: str, tmp
     assert table.count("\n| candidates |") == 2 and table.count("\n| length |") == 2
     png = plot_curve(report, tmp_path / "curve.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_bench_quick_with_curve_writes_the_plot_and_says_what_it_left_out(tiny_model_dir: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from crossrank.cli import app
+
+    out, plot = tmp_path / "bench.json", tmp_path / "curve.png"
+    result = CliRunner().invoke(
+        app, ["bench", "--quick", "--curve", "--model", tiny_model_dir, "--backend", "torch", "--plot", str(plot),
+              "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.with_suffix(".curve.json").read_text())
+    ran = [r["engine"] for r in report["results"]]
+    assert ran[:3] == ["default", "torch", "predict"]  # a standard cross-encoder: predict runs on the model itself
+    assert set(ran) | set(report["skipped"]) == {"default", "torch", "predict", "flashrank"}
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
