@@ -250,6 +250,21 @@ def run_isolated(
     return result
 
 
+def _baseline_unavailable(model: str) -> str | None:
+    """Why ``CrossEncoder.predict`` cannot be the baseline for ``model`` (``None`` when it can)."""
+    from crossrank.late_interaction import read_architecture
+    from crossrank.models import resolve_model
+
+    if read_architecture(resolve_model(model).path) is None:
+        return None
+    # CrossEncoder would load the encoder and add a random classification head: timing it
+    # would compare against a model that does not rank at all.
+    return (
+        "baseline not run: sentence_transformers.CrossEncoder cannot load crossrank's late-interaction "
+        "model format; the cost curve compares predict on a standard cross-encoder (--baseline-model)"
+    )
+
+
 def compare(
     model: str,
     dataset: str | Path,
@@ -272,6 +287,9 @@ def compare(
     for name in engines:
         if name not in ENGINES:
             raise ValueError(f"unknown engine {name!r}; choose from {ENGINES}")
+    baseline_skipped = _baseline_unavailable(model) if "baseline" in engines else None
+    if baseline_skipped is not None:
+        engines = [name for name in engines if name != "baseline"]
     results: dict[str, dict[str, Any]] = {}
     workload = None if isolated else load_workload(dataset, queries, candidates)
     for name in engines:
@@ -289,6 +307,8 @@ def compare(
                      "repeats": repeats, "model": model, "max_length": max_length},
         "results": list(results.values()),
     }  # fmt: skip
+    if baseline_skipped is not None:
+        report["baseline_skipped"] = baseline_skipped
     if "baseline" in results and "crossrank" in results:
         base, ours = results["baseline"], results["crossrank"]
         report["speedup"] = {
@@ -314,6 +334,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r['engine']} | {r['backend']} | {r['pairs_per_second']} | {r['p50_ms']} | {r['p95_ms']} "
             f"| {r['peak_rss_mb']} | {r['load_seconds']} | {r.get('windows_per_pair', '')} |"
         )
+    if "baseline_skipped" in report:
+        lines += ["", report["baseline_skipped"]]
     if "speedup" in report:
         s = report["speedup"]
         lines += ["", f"crossrank / baseline: {s['throughput']}x throughput, {s['p50_latency']}x lower p50 latency."]
