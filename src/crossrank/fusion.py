@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 FusionMethod = Literal["score", "rank"]
 METHODS: tuple[str, ...] = ("score", "rank")
-DEFAULT_WEIGHT = 0.5
+DEFAULT_WEIGHT = 0.7  # chosen on validation: models/crossrank-default-model/evaluate_fusion.py
 DEFAULT_K = 60
 
 
