@@ -139,3 +139,18 @@ def test_langchain_fuses_by_input_order_or_a_metadata_score(scorer) -> None:
     assert [d.page_content for d in by_score.rerank_documents(docs, query).documents] == texts[::-1]
     with pytest.raises(ValueError, match=r"documents\[0\] has no metadata\['cosine'\]"):
         CrossRankReranker(scorer=scorer, fusion=Fusion(), first_stage_score_key="cosine").rerank_documents(docs, query)
+
+
+def test_the_scorer_passes_first_stage_scores_to_a_fusing_policy(scorer) -> None:
+    import asyncio
+
+    from crossrank import RelevancePolicy
+    from crossrank.fusion import Fusion
+
+    texts = ["Click 'Forgot Password' on the login screen.", "Bananas are yellow."]
+    retriever_only = RelevancePolicy(fusion=Fusion("score", weight=0.0))
+    query = "How do I reset my password?"
+    assert [d.index for d in scorer.rerank(query, texts).ranked] == [0, 1]
+    assert [d.index for d in scorer.rerank(query, texts, retriever_only, first_stage_scores=[0.1, 0.9]).ranked] == [1, 0]
+    result = asyncio.run(scorer.arerank(query, texts, retriever_only, first_stage_scores=[0.1, 0.9]))
+    assert [d.index for d in result.ranked] == [1, 0] and result.verdict.value == "relevant"

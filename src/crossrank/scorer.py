@@ -283,13 +283,21 @@ class CrossEncoderScorer:
         """
         return self.score_many([(query, texts)])[0]
 
-    def rerank(self, query: str, texts: Sequence[str], policy: RelevancePolicy | None = None) -> RerankResult:
+    def rerank(
+        self,
+        query: str,
+        texts: Sequence[str],
+        policy: RelevancePolicy | None = None,
+        first_stage_scores: Sequence[float] | None = None,
+    ) -> RerankResult:
         """Score, sort and gate ``texts``; returns kept and dropped documents and a verdict.
 
         Args:
             query: The question.
             texts: Candidate passages, in retrieval order.
             policy: Thresholds; ``None`` keeps everything, sorted.
+            first_stage_scores: The retriever's score per text, for a policy that fuses
+                with the first stage (``RelevancePolicy(fusion=Fusion(...))``).
 
         Example:
             >>> scorer = CrossEncoderScorer()
@@ -299,7 +307,7 @@ class CrossEncoderScorer:
             1
         """
         scores = self.score(query, texts)
-        return (policy or RelevancePolicy()).apply(query, list(texts), scores)
+        return (policy or RelevancePolicy()).apply(query, list(texts), scores, first_stage_scores)
 
     # -- async ----------------------------------------------------------------------
     def _pool(self) -> ThreadPoolExecutor:
@@ -323,7 +331,11 @@ class CrossEncoderScorer:
         return result
 
     async def arerank(
-        self, query: str, texts: Sequence[str], policy: RelevancePolicy | None = None
+        self,
+        query: str,
+        texts: Sequence[str],
+        policy: RelevancePolicy | None = None,
+        first_stage_scores: Sequence[float] | None = None,
     ) -> RerankResult:
         """Async ``rerank``.
 
@@ -333,7 +345,7 @@ class CrossEncoderScorer:
             >>> asyncio.run(scorer.arerank("q?", ["a"])).verdict.value
             'relevant'
         """
-        result: RerankResult = await self._run(self.rerank, query, texts, policy)
+        result: RerankResult = await self._run(self.rerank, query, texts, policy, first_stage_scores)
         return result
 
     def close(self) -> None:
