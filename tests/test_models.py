@@ -64,3 +64,10 @@ def test_default_model_loads_when_installed():
     )
     assert scores[0].probability > scores[1].probability
     assert scorer.model_name == "crossrank-default"
+
+
+def test_the_default_keeps_its_name_when_its_folder_was_loaded_first(shipped_model_dir):
+    by_path = CrossEncoderScorer(shipped_model_dir)
+    default = CrossEncoderScorer()
+    assert default.backend is by_path.backend  # one load
+    assert default.model_name == "crossrank-default" and by_path.model_name != "crossrank-default"

@@ -21,6 +21,7 @@ import numpy as np
 from crossrank.backends import Backend, load_backend
 from crossrank.cache import CacheInfo, LRUCache, text_key
 from crossrank.calibration import Calibration, logit_of, sigmoid
+from crossrank.models import resolve_model
 from crossrank.policy import RelevancePolicy, RerankResult
 from crossrank.scores import Score
 from crossrank.windows import AGGREGATIONS, Aggregation, aggregate_windows, encode_windows
@@ -124,6 +125,9 @@ class CrossEncoderScorer:
             raise ValueError(f"max_workers must be >= 1, got {max_workers}")
         if isinstance(backend, str):
             self._backend: Backend = load_backend(model, backend=backend, device=device, options=backend_options)
+            # The shared backend keeps the name its first loader used (a path, say); this
+            # scorer reports the name its own caller gave.
+            self._model_name = resolve_model(model).name
         elif isinstance(backend, Backend):
             if model is not None or backend_options:
                 raise ValueError(
@@ -131,6 +135,7 @@ class CrossEncoderScorer:
                     f"(got model={model!r}, backend_options={backend_options!r})"
                 )
             self._backend = backend
+            self._model_name = backend.model_name
         else:
             raise TypeError(f"backend must be a name ('auto', 'onnx', 'torch') or a Backend, got {backend!r:.80}")
         limit = self._backend.model_max_length
@@ -156,7 +161,7 @@ class CrossEncoderScorer:
     @property
     def model_name(self) -> str:
         """The model as it was named (``crossrank-default``, a hub id or a path)."""
-        return self._backend.model_name
+        return self._model_name
 
     @property
     def backend(self) -> Backend:
