@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from crossrank.backends import Backend, load_backend
+from crossrank.backends import Backend, load_backend, resolve_backend, resolve_device
 from crossrank.cache import CacheInfo, LRUCache, text_key
 from crossrank.calibration import Calibration, logit_of, sigmoid
 from crossrank.models import resolve_model
@@ -124,8 +124,11 @@ class CrossEncoderScorer:
         if max_workers < 1:
             raise ValueError(f"max_workers must be >= 1, got {max_workers}")
         if isinstance(backend, str):
+            # Names first (cheap, and a wrong backend is reported before a missing model).
+            device_name = resolve_device(device)
+            engine = resolve_backend(backend, device_name)
             resolved = resolve_model(model)
-            self._backend: Backend = load_backend(resolved, backend=backend, device=device, options=backend_options)
+            self._backend: Backend = load_backend(resolved, backend=engine, device=device_name, options=backend_options)
             # The shared backend keeps the name its first loader used (a path, say); this
             # scorer reports the name its own caller gave.
             self._model_name = resolved.name
