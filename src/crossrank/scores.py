@@ -20,9 +20,11 @@ class Score:
             window and aggregated, never silently truncated.
 
     Example:
-        >>> s = Score(logit=2.0, probability=0.88, windows=1)
-        >>> s.to_dict()["probability"]
-        0.88
+        ```python
+        s = Score(logit=2.0, probability=0.88, windows=1)
+        s.to_dict()["probability"]
+        # -> 0.88
+        ```
     """
 
     logit: float

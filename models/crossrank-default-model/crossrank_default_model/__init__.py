@@ -20,8 +20,10 @@ def get_model_path() -> str:
     """Return the directory of the bundled model (a late-interaction model crossrank's own loader reads).
 
     Example:
-        >>> import os
-        >>> os.path.isdir(get_model_path())
-        True
+        ```python
+        import os
+        os.path.isdir(get_model_path())
+        # -> True
+        ```
     """
     return str(Path(__file__).resolve().parent / "model")

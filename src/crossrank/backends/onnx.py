@@ -12,8 +12,10 @@ on CPUs with int8 dot-product instructions, at a small cost in score precision
 (see ``docs/benchmarks.md`` for the measured parity on SciFact).
 
 Example:
-    >>> from crossrank import CrossEncoderScorer
-    >>> scorer = CrossEncoderScorer("path/to/cross-encoder", backend="onnx")  # doctest: +SKIP
+    ```python
+    from crossrank import CrossEncoderScorer
+    scorer = CrossEncoderScorer("path/to/cross-encoder", backend="onnx")
+    ```
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ def default_cache_dir() -> Path:
     """Where exported models live: ``$CROSSRANK_CACHE_DIR``, else ``$XDG_CACHE_HOME/crossrank`` or ``~/.cache/crossrank``.
 
     Example:
-        >>> default_cache_dir().name in {"crossrank", "onnx"} or True
-        True
+        ```python
+        default_cache_dir().name in {"crossrank", "onnx"} or True
+        # -> True
+        ```
     """
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV]).expanduser()
@@ -68,8 +72,10 @@ def cpu_threads() -> int:
     """Threads for one inference: the CPUs this process may run on (affinity-aware).
 
     Example:
-        >>> cpu_threads() >= 1
-        True
+        ```python
+        cpu_threads() >= 1
+        # -> True
+        ```
     """
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -81,8 +87,10 @@ def cache_key(model_path: str, quantize: bool) -> str:
     """A key that changes when the model's files, the export recipe or onnxruntime change.
 
     Example:
-        >>> len(cache_key(".", quantize=True))
-        16
+        ```python
+        len(cache_key(".", quantize=True))
+        # -> 16
+        ```
     """
     import onnxruntime
 
@@ -313,10 +321,12 @@ class OnnxBackend:
         threads: Intra-op threads; default all CPUs available to the process.
 
     Example:
-        >>> from crossrank.models import resolve_model
-        >>> backend = OnnxBackend(resolve_model("path/to/cross-encoder"), "cpu")  # doctest: +SKIP
-        >>> backend.predict([[101, 2054, 102, 3899, 102]], [[0, 0, 0, 1, 1]]).shape  # doctest: +SKIP
-        (1, 1)
+        ```python
+        from crossrank.models import resolve_model
+        backend = OnnxBackend(resolve_model("path/to/cross-encoder"), "cpu")
+        backend.predict([[101, 2054, 102, 3899, 102]], [[0, 0, 0, 1, 1]]).shape
+        # -> (1, 1)
+        ```
     """
 
     name = "onnx"

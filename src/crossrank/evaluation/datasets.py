@@ -37,8 +37,10 @@ class Document:
     """One corpus entry.
 
     Example:
-        >>> Document(title="Paris", text="Paris is the capital of France.").passage
-        'Paris. Paris is the capital of France.'
+        ```python
+        Document(title="Paris", text="Paris is the capital of France.").passage
+        # -> 'Paris. Paris is the capital of France.'
+        ```
     """
 
     title: str
@@ -125,7 +127,9 @@ def load_corpus(path: str | Path) -> dict[str, Document]:
     """Read ``corpus.jsonl[.gz]`` into doc id -> ``Document``.
 
     Example:
-        >>> corpus = load_corpus("my-dataset/corpus.jsonl")  # doctest: +SKIP
+        ```python
+        corpus = load_corpus("my-dataset/corpus.jsonl")
+        ```
     """
     path = Path(path)
     corpus: dict[str, Document] = {}
@@ -186,7 +190,9 @@ def load_qrels(path: str | Path) -> Qrels:
     """Read a BEIR qrels TSV (``query-id  corpus-id  score``, header line optional).
 
     Example:
-        >>> qrels = load_qrels("my-dataset/qrels/test.tsv")  # doctest: +SKIP
+        ```python
+        qrels = load_qrels("my-dataset/qrels/test.tsv")
+        ```
     """
     path = Path(path)
     qrels: Qrels = {}
@@ -211,9 +217,11 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
         DatasetError: Missing files or malformed lines (naming file and line).
 
     Example:
-        >>> data = load_beir("../shared/data/scifact", split="test")  # doctest: +SKIP
-        >>> len(data.queries), len(data.corpus)  # doctest: +SKIP
-        (300, 5183)
+        ```python
+        data = load_beir("../shared/data/scifact", split="test")
+        len(data.queries), len(data.corpus)
+        # -> (300, 5183)
+        ```
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -249,7 +257,9 @@ def load_trec_run(path: str | Path) -> Run:
     """Read a TREC run file (``qid Q0 docid rank score tag``, whitespace-separated).
 
     Example:
-        >>> run = load_trec_run("bm25.run")  # doctest: +SKIP
+        ```python
+        run = load_trec_run("bm25.run")
+        ```
     """
     path = Path(path)
     if not path.is_file():
@@ -284,7 +294,9 @@ def save_trec_run(run: Mapping[str, Mapping[str, float]], path: str | Path, tag:
     """Write a run in TREC format, documents sorted by score (ties by doc id, so output is deterministic).
 
     Example:
-        >>> save_trec_run({"q1": {"d1": 2.0, "d2": 1.0}}, "out.run")  # doctest: +SKIP
+        ```python
+        save_trec_run({"q1": {"d1": 2.0, "d2": 1.0}}, "out.run")
+        ```
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

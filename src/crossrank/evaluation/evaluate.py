@@ -1,12 +1,14 @@
 """One evaluation: first stage -> crossrank rerank -> fusion -> metrics and threshold analysis.
 
 Example:
-    >>> from crossrank import CrossEncoderScorer
-    >>> from crossrank.evaluation.datasets import load_beir
-    >>> result = evaluate_dataset(CrossEncoderScorer(), load_beir("../shared/data/scifact"),  # doctest: +SKIP
-    ...                           first_stage="bm25", top_k=100)
-    >>> result.table.scores["reranked"]["ndcg@10"] > result.table.scores["bm25"]["ndcg@10"]  # doctest: +SKIP
-    True
+    ```python
+    from crossrank import CrossEncoderScorer
+    from crossrank.evaluation.datasets import load_beir
+    result = evaluate_dataset(CrossEncoderScorer(), load_beir("../shared/data/scifact"),
+                              first_stage="bm25", top_k=100)
+    result.table.scores["reranked"]["ndcg@10"] > result.table.scores["bm25"]["ndcg@10"]
+    # -> True
+    ```
 """
 
 from __future__ import annotations

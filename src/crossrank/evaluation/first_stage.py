@@ -4,9 +4,11 @@ Each function returns a ``Run`` (query id -> {doc id: score}) with the top ``k``
 documents per query; the reranker then rescored those candidates.
 
 Example:
-    >>> passages = {"d1": "Paris is the capital of France.", "d2": "Bananas are yellow."}
-    >>> bm25_run(passages, {"q1": "capital of France"}, k=1)  # doctest: +ELLIPSIS
-    {'q1': {'d1': ...}}
+    ```python
+    passages = {"d1": "Paris is the capital of France.", "d2": "Bananas are yellow."}
+    bm25_run(passages, {"q1": "capital of France"}, k=1)
+    # -> {'q1': {'d1': ...}}
+    ```
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ def bm25_run(passages: Mapping[str, str], queries: Mapping[str, str], k: int = 1
         k: Documents per query (capped at the corpus size).
 
     Example:
-        >>> bm25_run({"a": "cats purr", "b": "dogs bark"}, {"q": "why do cats purr"}, k=1)  # doctest: +ELLIPSIS
-        {'q': {'a': ...}}
+        ```python
+        bm25_run({"a": "cats purr", "b": "dogs bark"}, {"q": "why do cats purr"}, k=1)
+        # -> {'q': {'a': ...}}
+        ```
     """
     import bm25s
     import Stemmer
@@ -89,8 +93,10 @@ def dense_run(
         show_progress_bar: Show embedding progress.
 
     Example:
-        >>> dense_run({"a": "cats purr", "b": "the stock market fell"}, {"q": "kittens"}, k=1)  # doctest: +ELLIPSIS
-        {'q': {'a': ...}}
+        ```python
+        dense_run({"a": "cats purr", "b": "the stock market fell"}, {"q": "kittens"}, k=1)
+        # -> {'q': {'a': ...}}
+        ```
     """
     from qdrant_client import QdrantClient, models
     from sentence_transformers import SentenceTransformer
@@ -147,8 +153,10 @@ def hybrid_run(sparse: Run, dense: Run, k: int = 100) -> Run:
     and cosine scores are not, so a weighted sum would need per-query rescaling.
 
     Example:
-        >>> hybrid_run({"q": {"a": 9.0, "b": 1.0}}, {"q": {"b": 0.9, "a": 0.1}}, k=2)  # doctest: +ELLIPSIS
-        {'q': {...}}
+        ```python
+        hybrid_run({"q": {"a": 9.0, "b": 1.0}}, {"q": {"b": 0.9, "a": 0.1}}, k=2)
+        # -> {'q': {...}}
+        ```
     """
     return fuse(sparse, dense, method="rrf", k=k)
 
@@ -162,8 +170,10 @@ def fuse(first: Run, second: Run, method: str = "rrf", k: int | None = None) -> 
     A query that only one run answers keeps that run's ranking.
 
     Example:
-        >>> fuse({"q": {"a": 2.0, "b": 1.0}}, {"q": {"a": 0.1, "b": 0.9}})["q"]["a"] > 0
-        True
+        ```python
+        fuse({"q": {"a": 2.0, "b": 1.0}}, {"q": {"a": 0.1, "b": 0.9}})["q"]["a"] > 0
+        # -> True
+        ```
     """
     from ranx import Run as RanxRun
     from ranx import fuse as ranx_fuse

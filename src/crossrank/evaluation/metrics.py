@@ -1,10 +1,12 @@
 """Retrieval metrics through ``ranx``: scores per run and paired significance tests between runs.
 
 Example:
-    >>> table = compare_runs({"q1": {"a": 1}}, {"bm25": {"q1": {"b": 2.0, "a": 1.0}},
-    ...                                         "reranked": {"q1": {"a": 2.0, "b": 1.0}}}, ["mrr@10"])
-    >>> table.scores["reranked"]["mrr@10"], table.scores["bm25"]["mrr@10"]
-    (1.0, 0.5)
+    ```python
+    table = compare_runs({"q1": {"a": 1}}, {"bm25": {"q1": {"b": 2.0, "a": 1.0}},
+                                            "reranked": {"q1": {"a": 2.0, "b": 1.0}}}, ["mrr@10"])
+    table.scores["reranked"]["mrr@10"], table.scores["bm25"]["mrr@10"]
+    # -> (1.0, 0.5)
+    ```
 """
 
 from __future__ import annotations

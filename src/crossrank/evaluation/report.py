@@ -1,12 +1,14 @@
 """Writing evaluation results: JSON (everything), Markdown (the tables) and PNG plots.
 
 Example:
-    >>> from crossrank.evaluation.metrics import MetricsTable
-    >>> table = MetricsTable(metrics=["ndcg@10"], scores={"bm25": {"ndcg@10": 0.5}}, queries=1)
-    >>> print(metrics_markdown(table))
-    | run | ndcg@10 |
-    | --- | --- |
-    | bm25 | 0.5000 |
+    ```python
+    from crossrank.evaluation.metrics import MetricsTable
+    table = MetricsTable(metrics=["ndcg@10"], scores={"bm25": {"ndcg@10": 0.5}}, queries=1)
+    print(metrics_markdown(table))
+    # -> | run | ndcg@10 |
+    # -> | --- | --- |
+    # -> | bm25 | 0.5000 |
+    ```
 """
 
 from __future__ import annotations

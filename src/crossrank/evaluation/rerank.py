@@ -1,13 +1,15 @@
 """The second stage of an evaluation: rescoring first-stage candidates with the crossrank scorer.
 
 Example:
-    >>> from crossrank import CrossEncoderScorer
-    >>> scorer = CrossEncoderScorer("path/to/cross-encoder")  # doctest: +SKIP
-    >>> reranked = rerank_run(scorer, {"q": "capital of France?"},  # doctest: +SKIP
-    ...                       {"d1": "Bananas are yellow.", "d2": "Paris is the capital of France."},
-    ...                       {"q": {"d1": 2.0, "d2": 1.0}})
-    >>> reranked.logits["q"]["d2"] > reranked.logits["q"]["d1"]  # doctest: +SKIP
-    True
+    ```python
+    from crossrank import CrossEncoderScorer
+    scorer = CrossEncoderScorer("path/to/cross-encoder")
+    reranked = rerank_run(scorer, {"q": "capital of France?"},
+                          {"d1": "Bananas are yellow.", "d2": "Paris is the capital of France."},
+                          {"q": {"d1": 2.0, "d2": 1.0}})
+    reranked.logits["q"]["d2"] > reranked.logits["q"]["d1"]
+    # -> True
+    ```
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ def top_k(run: Mapping[str, Mapping[str, float]], k: int) -> Run:
     """The ``k`` best documents per query (ties broken by doc id, so it is deterministic).
 
     Example:
-        >>> top_k({"q": {"a": 1.0, "b": 3.0, "c": 2.0}}, 2)
-        {'q': {'b': 3.0, 'c': 2.0}}
+        ```python
+        top_k({"q": {"a": 1.0, "b": 3.0, "c": 2.0}}, 2)
+        # -> {'q': {'b': 3.0, 'c': 2.0}}
+        ```
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")

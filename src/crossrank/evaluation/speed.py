@@ -14,9 +14,11 @@ baseline truncates every passage to the model's length, crossrank scores long
 passages window by window (``windows_per_pair`` in the results says how many).
 
 Example:
-    >>> workload = load_workload("../shared/data/scifact", queries=5, candidates=50)  # doctest: +SKIP
-    >>> measure("baseline", "path/to/model", workload)["pairs_per_second"] > 0  # doctest: +SKIP
-    True
+    ```python
+    workload = load_workload("../shared/data/scifact", queries=5, candidates=50)
+    measure("baseline", "path/to/model", workload)["pairs_per_second"] > 0
+    # -> True
+    ```
 """
 
 from __future__ import annotations
@@ -401,9 +403,9 @@ def _curve_call(engine: str, model: str, baseline_model: str | None) -> tuple[Ca
         cross_encoder = CrossEncoder(target, device="cpu", local_files_only=True)
         return (lambda q, ps: cross_encoder.predict([(q, p) for p in ps])), f"CrossEncoder({target}).predict, defaults"
     if engine == "flashrank":
-        from flashrank import Ranker, RerankRequest
-
         import atexit
+
+        from flashrank import Ranker, RerankRequest
 
         folder = flashrank_folder(model)
         atexit.register(shutil.rmtree, folder.parent, True)  # the copied export is this process's alone

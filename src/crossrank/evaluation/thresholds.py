@@ -15,9 +15,11 @@ ones removed (``answer_removed``). Unjudged passages count as not relevant, the 
 convention; on sparsely judged sets this overstates "let through" a little.
 
 Example:
-    >>> analysis = threshold_analysis({"q": {"a": 0.9, "b": 0.2}}, {"q": {"a": 1}}, thresholds=[0.5])
-    >>> analysis.rows[0].withheld_relevant, analysis.rows[0].let_through_irrelevant
-    (0.0, 0.0)
+    ```python
+    analysis = threshold_analysis({"q": {"a": 0.9, "b": 0.2}}, {"q": {"a": 1}}, thresholds=[0.5])
+    analysis.rows[0].withheld_relevant, analysis.rows[0].let_through_irrelevant
+    # -> (0.0, 0.0)
+    ```
 """
 
 from __future__ import annotations
@@ -68,9 +70,11 @@ class ThresholdAnalysis:
         """The lowest threshold whose let-through rate is at most ``max_let_through`` (None if none is).
 
         Example:
-            >>> a = threshold_analysis({"q": {"a": 0.9}, "r": {"b": 0.3}}, {"q": {"a": 1}}, [0.2, 0.5])
-            >>> a.suggest(0.0).threshold
-            0.5
+            ```python
+            a = threshold_analysis({"q": {"a": 0.9}, "r": {"b": 0.3}}, {"q": {"a": 1}}, [0.2, 0.5])
+            a.suggest(0.0).threshold
+            # -> 0.5
+            ```
         """
         for row in self.rows:
             if row.let_through_irrelevant <= max_let_through:

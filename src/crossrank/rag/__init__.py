@@ -1,10 +1,12 @@
 """Retrieval-augmented answers with a relevance gate: ingest files into Qdrant, ask questions.
 
 Example:
-    >>> from crossrank.rag import RagPipeline, RagSettings, ingest
-    >>> settings = RagSettings(generator="extractive")       # doctest: +SKIP
-    >>> ingest(["docs/"], settings).summary()                 # doctest: +SKIP
-    >>> RagPipeline.from_settings(settings).ask("How do I install crossrank?").verdict  # doctest: +SKIP
+    ```python
+    from crossrank.rag import RagPipeline, RagSettings, ingest
+    settings = RagSettings(generator="extractive")
+    ingest(["docs/"], settings).summary()
+    RagPipeline.from_settings(settings).ask("How do I install crossrank?").verdict
+    ```
 
 Needs the ``rag`` extra (and ``generate`` for the local and API generators).
 """

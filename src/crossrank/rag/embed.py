@@ -5,10 +5,12 @@ works offline. One model per name per process, shared by ingestion and every
 pipeline (sentence-transformers' ``encode`` is safe to call from several threads).
 
 Example:
-    >>> embedder = load_embedder()
-    >>> vectors = embedder.embed(["Pandas eat bamboo."])
-    >>> len(vectors[0]) == embedder.dimension
-    True
+    ```python
+    embedder = load_embedder()
+    vectors = embedder.embed(["Pandas eat bamboo."])
+    len(vectors[0]) == embedder.dimension
+    # -> True
+    ```
 """
 
 from __future__ import annotations

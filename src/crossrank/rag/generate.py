@@ -13,9 +13,11 @@ Every generator raises ``GenerationError`` with a message for people when it fai
 or times out; the pipeline turns that into an answer that still lists the sources.
 
 Example:
-    >>> passages = [Passage(1, "Click 'Forgot password' on the login screen.", "Account help")]
-    >>> print(ExtractiveGenerator().generate("How do I reset my password?", passages))
-    [1] Click 'Forgot password' on the login screen.
+    ```python
+    passages = [Passage(1, "Click 'Forgot password' on the login screen.", "Account help")]
+    print(ExtractiveGenerator().generate("How do I reset my password?", passages))
+    # -> [1] Click 'Forgot password' on the login screen.
+    ```
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str,
     """Chat messages: the instructions, then the numbered sources and the question.
 
     Example:
-        >>> build_messages("Why?", [Passage(1, "Because.", "Doc")])[1]["content"]
-        'Sources:\\n[1] (Doc) Because.\\n\\nQuestion: Why?'
+        ```python
+        build_messages("Why?", [Passage(1, "Because.", "Doc")])[1]["content"]
+        # -> 'Sources:\\n[1] (Doc) Because.\\n\\nQuestion: Why?'
+        ```
     """
     sources = "\n".join(
         f"[{p.number}] ({p.title}) {p.text}" if p.title else f"[{p.number}] {p.text}" for p in passages
@@ -163,10 +167,12 @@ class LocalGenerator:
             this mild penalty (transformers' ``repetition_penalty``) breaks the loop.
 
     Example:
-        >>> generator = LocalGenerator(max_new_tokens=16)
-        >>> answer = generator.generate("What do pandas eat?", [Passage(1, "Pandas eat bamboo.")])
-        >>> isinstance(answer, str)
-        True
+        ```python
+        generator = LocalGenerator(max_new_tokens=16)
+        answer = generator.generate("What do pandas eat?", [Passage(1, "Pandas eat bamboo.")])
+        isinstance(answer, str)
+        # -> True
+        ```
     """
 
     def __init__(
@@ -240,9 +246,11 @@ class ApiGenerator:
         timeout_s: Seconds to wait for the endpoint.
 
     Example:
-        >>> generator = ApiGenerator("smollm2", base_url="http://127.0.0.1:8000/v1")
-        >>> generator.name
-        'api:smollm2'
+        ```python
+        generator = ApiGenerator("smollm2", base_url="http://127.0.0.1:8000/v1")
+        generator.name
+        # -> 'api:smollm2'
+        ```
     """
 
     def __init__(
@@ -305,8 +313,10 @@ def make_generator(settings: RagSettings) -> Generator:
     """The generator the settings choose.
 
     Example:
-        >>> make_generator(RagSettings(generator="extractive")).name
-        'extractive'
+        ```python
+        make_generator(RagSettings(generator="extractive")).name
+        # -> 'extractive'
+        ```
     """
     if settings.generator == "extractive":
         return ExtractiveGenerator(max_passages=settings.top_n)

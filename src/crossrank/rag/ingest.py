@@ -10,16 +10,18 @@
   is ingested.
 
 Example:
-    >>> import pathlib, tempfile
-    >>> from crossrank.settings import RagSettings
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "pandas.md").write_text("# Pandas\\n\\nGiant pandas eat bamboo.")
-    >>> settings = RagSettings(qdrant_path=folder / ".store")
-    >>> report = ingest([folder], settings, show_progress=False)
-    >>> report.count("added"), report.chunks_written
-    (1, 1)
-    >>> ingest([folder], settings, show_progress=False).count("unchanged")
-    1
+    ```python
+    import pathlib, tempfile
+    from crossrank.settings import RagSettings
+    folder = pathlib.Path(tempfile.mkdtemp())
+    _ = (folder / "pandas.md").write_text("# Pandas\\n\\nGiant pandas eat bamboo.")
+    settings = RagSettings(qdrant_path=folder / ".store")
+    report = ingest([folder], settings, show_progress=False)
+    report.count("added"), report.chunks_written
+    # -> (1, 1)
+    ingest([folder], settings, show_progress=False).count("unchanged")
+    # -> 1
+    ```
 """
 
 from __future__ import annotations

@@ -8,11 +8,13 @@ stemming) and each term is hashed to a stable id. The keyword fallback shown whe
 nothing is relevant uses bm25s itself over the same chunks.
 
 Example:
-    >>> terms("The running dogs")
-    ['run', 'dog']
-    >>> vector = sparse_vector("dogs and the dogs")
-    >>> len(vector.indices), max(vector.values)
-    (1, 2.0)
+    ```python
+    terms("The running dogs")
+    # -> ['run', 'dog']
+    vector = sparse_vector("dogs and the dogs")
+    len(vector.indices), max(vector.values)
+    # -> (1, 2.0)
+    ```
 """
 
 from __future__ import annotations
@@ -54,8 +56,10 @@ def sparse_vector(text: str) -> models.SparseVector:
     """Term counts of ``text`` as a Qdrant sparse vector (Qdrant applies IDF itself).
 
     Example:
-        >>> sparse_vector("").indices
-        []
+        ```python
+        sparse_vector("").indices
+        # -> []
+        ```
     """
     counts = Counter(term_id(t) for t in terms(text))
     ids = sorted(counts)
@@ -92,9 +96,11 @@ class KeywordIndex:
     """A bm25s index over chunk payloads.
 
     Example:
-        >>> index = KeywordIndex([{"text": "Pandas eat bamboo."}, {"text": "Dogs bark."}])
-        >>> [hit.payload["text"] for hit in index.search("what do pandas eat", k=1)]
-        ['Pandas eat bamboo.']
+        ```python
+        index = KeywordIndex([{"text": "Pandas eat bamboo."}, {"text": "Dogs bark."}])
+        [hit.payload["text"] for hit in index.search("what do pandas eat", k=1)]
+        # -> ['Pandas eat bamboo.']
+        ```
     """
 
     def __init__(self, payloads: Sequence[dict[str, Any]]) -> None:

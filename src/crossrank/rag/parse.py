@@ -5,12 +5,14 @@ UTF-8. A file that cannot be read raises ``ParseError`` naming the file and the
 cause, so ingestion can report it and go on with the rest.
 
 Example:
-    >>> import pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "guide.md"
-    >>> _ = path.write_text("# Install guide\\n\\nRun pip install crossrank.")
-    >>> doc = parse_file(path)
-    >>> doc.title, doc.text.splitlines()[-1]
-    ('Install guide', 'Run pip install crossrank.')
+    ```python
+    import pathlib, tempfile
+    path = pathlib.Path(tempfile.mkdtemp()) / "guide.md"
+    _ = path.write_text("# Install guide\\n\\nRun pip install crossrank.")
+    doc = parse_file(path)
+    doc.title, doc.text.splitlines()[-1]
+    # -> ('Install guide', 'Run pip install crossrank.')
+    ```
 """
 
 from __future__ import annotations

@@ -8,13 +8,15 @@
   when the collection's size changes.
 
 Example:
-    >>> from crossrank.settings import RagSettings
-    >>> from crossrank.rag.store import open_store
-    >>> import tempfile
-    >>> settings = RagSettings(qdrant_path=tempfile.mkdtemp())
-    >>> retriever = Retriever(open_store(settings), first_stage="dense")
-    >>> retriever.first_stage
-    'dense'
+    ```python
+    from crossrank.settings import RagSettings
+    from crossrank.rag.store import open_store
+    import tempfile
+    settings = RagSettings(qdrant_path=tempfile.mkdtemp())
+    retriever = Retriever(open_store(settings), first_stage="dense")
+    retriever.first_stage
+    # -> 'dense'
+    ```
 """
 
 from __future__ import annotations
@@ -128,12 +130,14 @@ class KeywordFallback:
     """bm25s keyword search over every chunk of the collection.
 
     Example:
-        >>> import tempfile
-        >>> from crossrank.settings import RagSettings
-        >>> from crossrank.rag.store import open_store
-        >>> store = open_store(RagSettings(qdrant_path=tempfile.mkdtemp()))
-        >>> KeywordFallback(store).search("anything", k=3)
-        []
+        ```python
+        import tempfile
+        from crossrank.settings import RagSettings
+        from crossrank.rag.store import open_store
+        store = open_store(RagSettings(qdrant_path=tempfile.mkdtemp()))
+        KeywordFallback(store).search("anything", k=3)
+        # -> []
+        ```
     """
 
     def __init__(self, store: ChunkStore) -> None:

@@ -12,12 +12,14 @@ file's ``content_hash``. Point ids are ``uuid5(source#chunk_index)``, so
 re-ingesting a file overwrites its points instead of adding copies.
 
 Example:
-    >>> from crossrank.settings import RagSettings
-    >>> import tempfile
-    >>> store = open_store(RagSettings(qdrant_path=tempfile.mkdtemp()))
-    >>> store.ensure_collection(dense_size=384)
-    >>> store.count()
-    0
+    ```python
+    from crossrank.settings import RagSettings
+    import tempfile
+    store = open_store(RagSettings(qdrant_path=tempfile.mkdtemp()))
+    store.ensure_collection(dense_size=384)
+    store.count()
+    # -> 0
+    ```
 """
 
 from __future__ import annotations
@@ -54,8 +56,10 @@ def point_id(source: str, chunk_index: int) -> str:
     """The stable id of one chunk: the same source and position always give the same id.
 
     Example:
-        >>> point_id("docs/a.md", 0) == point_id("docs/a.md", 0) != point_id("docs/a.md", 1)
-        True
+        ```python
+        point_id("docs/a.md", 0) == point_id("docs/a.md", 0) != point_id("docs/a.md", 1)
+        # -> True
+        ```
     """
     return str(uuid.uuid5(POINT_NAMESPACE, f"{source}#{chunk_index}"))
 

@@ -1,8 +1,10 @@
 """Fine-tuning cross-encoder rerankers: data loading, hard-negative mining, training, model cards.
 
 Example:
-    >>> from crossrank.training import train_cross_encoder
-    >>> train_cross_encoder("data/my-domain", "models/my-reranker", validation="data/my-domain::dev")  # doctest: +SKIP
+    ```python
+    from crossrank.training import train_cross_encoder
+    train_cross_encoder("data/my-domain", "models/my-reranker", validation="data/my-domain::dev")
+    ```
 """
 
 from crossrank.training.data import BeirData, LabelledPair, TrainingDataError, load_beir, load_pairs

@@ -1,7 +1,9 @@
 """The model card (README.md) written beside every trained model.
 
 Example:
-    >>> write_model_card(Path("models/my-reranker"), summary, "crossrank train ...")  # doctest: +SKIP
+    ```python
+    write_model_card(Path("models/my-reranker"), summary, "crossrank train ...")
+    ```
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ def render_model_card(summary: TrainingSummary, command: str) -> str:
     """Render the model card as Markdown: base, data, hyperparameters, metrics, reproduce command.
 
     Example:
-        >>> print(render_model_card(summary, "crossrank train data/x --output-dir out"))  # doctest: +SKIP
+        ```python
+        print(render_model_card(summary, "crossrank train data/x --output-dir out"))
+        ```
     """
     hp = summary.hyperparameters
     rows = "\n".join(f"| {key} | {value} |" for key, value in hp.items())
@@ -86,7 +90,9 @@ def write_model_card(output_dir: Path, summary: TrainingSummary, command: str) -
     """Write ``README.md`` into ``output_dir`` (replacing sentence-transformers' generic card).
 
     Example:
-        >>> write_model_card(Path("out"), summary, "crossrank train ...")  # doctest: +SKIP
+        ```python
+        write_model_card(Path("out"), summary, "crossrank train ...")
+        ```
     """
     path = Path(output_dir) / "README.md"
     path.write_text(render_model_card(summary, command), encoding="utf-8")

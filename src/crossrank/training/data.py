@@ -4,10 +4,12 @@ Every reader raises :class:`TrainingDataError` naming the file and the line, bec
 bad row deep in a 50 MB file is otherwise a needle in a haystack.
 
 Example:
-    >>> from crossrank.training.data import load_beir
-    >>> data = load_beir("data/squad", split="dev")  # doctest: +SKIP
-    >>> len(data.queries), len(data.corpus)  # doctest: +SKIP
-    (10570, 2067)
+    ```python
+    from crossrank.training.data import load_beir
+    data = load_beir("data/squad", split="dev")
+    len(data.queries), len(data.corpus)
+    # -> (10570, 2067)
+    ```
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ class BeirData:
         """Keep only ``query_ids`` (the corpus is shared, not copied).
 
         Example:
-            >>> d = BeirData({"d": "x"}, {"a": "q1", "b": "q2"}, {"a": {"d": 1}, "b": {"d": 1}})
-            >>> list(d.subset(["b"]).queries)
-            ['b']
+            ```python
+            d = BeirData({"d": "x"}, {"a": "q1", "b": "q2"}, {"a": {"d": 1}, "b": {"d": 1}})
+            list(d.subset(["b"]).queries)
+            # -> ['b']
+            ```
         """
         keep = [q for q in query_ids if q in self.queries]
         return BeirData(self.corpus, {q: self.queries[q] for q in keep}, {q: self.qrels[q] for q in keep})
@@ -69,7 +73,9 @@ def load_corpus(path: Path) -> dict[str, str]:
     """Read a BEIR ``corpus.jsonl[.gz]`` into {id: "title. text"}.
 
     Example:
-        >>> corpus = load_corpus(Path("data/scifact/corpus.jsonl.gz"))  # doctest: +SKIP
+        ```python
+        corpus = load_corpus(Path("data/scifact/corpus.jsonl.gz"))
+        ```
     """
     corpus: dict[str, str] = {}
     for line_no, row in iter_jsonl(path):
@@ -84,7 +90,9 @@ def load_queries(path: Path) -> dict[str, str]:
     """Read a BEIR ``queries.jsonl[.gz]`` into {id: text}.
 
     Example:
-        >>> queries = load_queries(Path("data/scifact/queries.jsonl"))  # doctest: +SKIP
+        ```python
+        queries = load_queries(Path("data/scifact/queries.jsonl"))
+        ```
     """
     return {
         _require(row, "_id", path, line_no): _require(row, "text", path, line_no)
@@ -96,7 +104,9 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
     """Read a BEIR ``qrels/<split>.tsv`` (header line, then query-id, corpus-id, score).
 
     Example:
-        >>> qrels = load_qrels(Path("data/scifact/qrels/test.tsv"))  # doctest: +SKIP
+        ```python
+        qrels = load_qrels(Path("data/scifact/qrels/test.tsv"))
+        ```
     """
     qrels: dict[str, dict[str, int]] = {}
     with open_text(path) as handle:
@@ -126,7 +136,9 @@ def load_beir(folder: str | Path, split: str = "train") -> BeirData:
     train on a different set than the user thinks.
 
     Example:
-        >>> data = load_beir("data/squad-v1.1-dev", split="dev")  # doctest: +SKIP
+        ```python
+        data = load_beir("data/squad-v1.1-dev", split="dev")
+        ```
     """
     root = Path(folder)
     if not root.is_dir():
@@ -177,9 +189,11 @@ def load_pairs(path: str | Path) -> list[LabelledPair]:
     ``label``/``score``); tsv/csv files need a header line.
 
     Example:
-        >>> pairs = load_pairs("data/trecqa/train.csv")  # doctest: +SKIP
-        >>> pairs[0].label  # doctest: +SKIP
-        1.0
+        ```python
+        pairs = load_pairs("data/trecqa/train.csv")
+        pairs[0].label
+        # -> 1.0
+        ```
     """
     file = Path(path)
     if not file.exists():
@@ -210,9 +224,11 @@ def pairs_to_beir(pairs: list[LabelledPair]) -> BeirData:
     them into the same shape as a BEIR folder so mining and evaluation treat both alike.
 
     Example:
-        >>> d = pairs_to_beir([LabelledPair("q", "yes", 1.0), LabelledPair("q", "no", 0.0)])
-        >>> d.qrels
-        {'q0': {'p0': 1, 'p1': 0}}
+        ```python
+        d = pairs_to_beir([LabelledPair("q", "yes", 1.0), LabelledPair("q", "no", 0.0)])
+        d.qrels
+        # -> {'q0': {'p0': 1, 'p1': 0}}
+        ```
     """
     query_ids: dict[str, str] = {}
     passage_ids: dict[str, str] = {}

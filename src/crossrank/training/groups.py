@@ -5,11 +5,13 @@ listwise losses keep it whole. Labels can mix the human judgement with a bi-enco
 teacher's score (distillation), so the cross-encoder starts from what the teacher knows.
 
 Example:
-    >>> from crossrank.training.data import BeirData
-    >>> data = BeirData({"a": "cats purr", "b": "dogs bark"}, {"q": "cats"}, {"q": {"a": 1}})
-    >>> groups = build_groups(data, {"q": ["b"]})
-    >>> groups[0].passages, groups[0].labels
-    (['cats purr', 'dogs bark'], [1.0, 0.0])
+    ```python
+    from crossrank.training.data import BeirData
+    data = BeirData({"a": "cats purr", "b": "dogs bark"}, {"q": "cats"}, {"q": {"a": 1}})
+    groups = build_groups(data, {"q": ["b"]})
+    groups[0].passages, groups[0].labels
+    # -> (['cats purr', 'dogs bark'], [1.0, 0.0])
+    ```
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ def build_groups(data: BeirData, negatives: dict[str, list[str]]) -> list[Traini
     a positive are skipped because they teach nothing about what relevant looks like.
 
     Example:
-        >>> d = BeirData({"a": "x", "b": "y"}, {"q": "x?"}, {"q": {"a": 1, "b": 0}})
-        >>> build_groups(d, {"q": []})[0].labels
-        [1.0, 0.0]
+        ```python
+        d = BeirData({"a": "x", "b": "y"}, {"q": "x?"}, {"q": {"a": 1, "b": 0}})
+        build_groups(d, {"q": []})[0].labels
+        # -> [1.0, 0.0]
+        ```
     """
     groups: list[TrainingGroup] = []
     for qid, query in data.queries.items():
@@ -74,7 +78,9 @@ def add_teacher_scores(groups: Sequence[TrainingGroup], teacher: str, batch_size
     not the number of pairs.
 
     Example:
-        >>> add_teacher_scores(groups, "/path/to/all-mpnet-base-v2")  # doctest: +SKIP
+        ```python
+        add_teacher_scores(groups, "/path/to/all-mpnet-base-v2")
+        ```
     """
     from sentence_transformers import SentenceTransformer
 
@@ -99,9 +105,11 @@ def fit_platt(scores: Sequence[float], labels: Sequence[float], iterations: int 
     human labels before mixing them.
 
     Example:
-        >>> a, b = fit_platt([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
-        >>> a > 0
-        True
+        ```python
+        a, b = fit_platt([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
+        a > 0
+        # -> True
+        ```
     """
     x = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
@@ -122,10 +130,12 @@ def soft_labels(groups: Sequence[TrainingGroup], teacher_weight: float) -> tuple
     Returns the mixed labels per group and the fitted Platt parameters (for the model card).
 
     Example:
-        >>> g = [TrainingGroup("q", ["a", "b"], [1.0, 0.0], [0.9, 0.1])]
-        >>> labels, _ = soft_labels(g, teacher_weight=0.0)
-        >>> labels
-        [[1.0, 0.0]]
+        ```python
+        g = [TrainingGroup("q", ["a", "b"], [1.0, 0.0], [0.9, 0.1])]
+        labels, _ = soft_labels(g, teacher_weight=0.0)
+        labels
+        # -> [[1.0, 0.0]]
+        ```
     """
     if not 0.0 <= teacher_weight <= 1.0:
         raise ValueError(f"teacher_weight must be in [0, 1], got {teacher_weight}")
@@ -146,7 +156,9 @@ def save_groups(groups: Sequence[TrainingGroup], path: str | Path) -> None:
     """Write groups as JSON lines, so mining and teacher scoring run once per data set.
 
     Example:
-        >>> save_groups(groups, "runs/groups.jsonl")  # doctest: +SKIP
+        ```python
+        save_groups(groups, "runs/groups.jsonl")
+        ```
     """
     with Path(path).open("w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(asdict(group), ensure_ascii=False) + "\n" for group in groups)
@@ -156,7 +168,9 @@ def load_groups(path: str | Path) -> list[TrainingGroup]:
     """Read groups written by :func:`save_groups`.
 
     Example:
-        >>> groups = load_groups("runs/groups.jsonl")  # doctest: +SKIP
+        ```python
+        groups = load_groups("runs/groups.jsonl")
+        ```
     """
     file = Path(path)
     groups: list[TrainingGroup] = []

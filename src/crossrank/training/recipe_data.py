@@ -5,9 +5,11 @@ with a training question; each part keeps only its own articles' paragraphs, so 
 passages never appear in training, not even as negatives. The benchmark uses the same split.
 
 Example:
-    >>> sets = load_recipe_sets("../shared/data")  # doctest: +SKIP
-    >>> sorted(sets)  # doctest: +SKIP
-    ['hotpotqa', 'squad_heldout', 'squad_train', 'squad_validation', 'trecqa_dev', 'trecqa_test', 'trecqa_train']
+    ```python
+    sets = load_recipe_sets("../shared/data")
+    sorted(sets)
+    # -> ['hotpotqa', 'squad_heldout', 'squad_train', 'squad_validation', 'trecqa_dev', 'trecqa_test', 'trecqa_train']
+    ```
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ def split_by_article(data: BeirData, seed: int = SQUAD_SPLIT_SEED) -> dict[str, 
     """Split a SQuAD-style BEIR set (passage ids ``<article>_<paragraph>``) into train/validation/heldout.
 
     Example:
-        >>> d = BeirData({f"{a}_0": f"p{a}" for a in range(10)}, {f"q{a}": "?" for a in range(10)},
-        ...              {f"q{a}": {f"{a}_0": 1} for a in range(10)})
-        >>> {k: len(v.queries) for k, v in split_by_article(d).items()}
-        {'train': 6, 'validation': 1, 'heldout': 3}
+        ```python
+        d = BeirData({f"{a}_0": f"p{a}" for a in range(10)}, {f"q{a}": "?" for a in range(10)},
+                     {f"q{a}": {f"{a}_0": 1} for a in range(10)})
+        {k: len(v.queries) for k, v in split_by_article(d).items()}
+        # -> {'train': 6, 'validation': 1, 'heldout': 3}
+        ```
     """
     articles = sorted({doc_id.split("_")[0] for doc_id in data.corpus}, key=lambda a: (len(a), a))
     random.Random(seed).shuffle(articles)
@@ -56,7 +60,9 @@ def load_recipe_sets(data_dir: str | Path) -> dict[str, BeirData]:
     (WikiQA, SciFact, MS MARCO) are deliberately not loaded here.
 
     Example:
-        >>> sets = load_recipe_sets("../shared/data")  # doctest: +SKIP
+        ```python
+        sets = load_recipe_sets("../shared/data")
+        ```
     """
     root = Path(data_dir)
     squad = split_by_article(load_beir(root / "squad-v1.1-dev", split="dev"))
@@ -75,9 +81,11 @@ def sample_queries(data: BeirData, n: int, seed: int = 0) -> BeirData:
     """Keep ``n`` randomly chosen queries (all if ``n`` is larger).
 
     Example:
-        >>> d = BeirData({"a": "x"}, {"q1": "?", "q2": "?"}, {"q1": {"a": 1}, "q2": {"a": 1}})
-        >>> len(sample_queries(d, 1).queries)
-        1
+        ```python
+        d = BeirData({"a": "x"}, {"q1": "?", "q2": "?"}, {"q1": {"a": 1}, "q2": {"a": 1}})
+        len(sample_queries(d, 1).queries)
+        # -> 1
+        ```
     """
     ids = sorted(data.queries)
     random.Random(seed).shuffle(ids)

