@@ -54,7 +54,7 @@ def main() -> None:
             print(f"\nQ: {question}")
             print(
                 f"   verdict: {answer.verdict.value} (best {answer.best_probability:.2f}, "
-                f"threshold {answer.threshold:.2f})"
+                f"threshold {answer.threshold:.2f}, {answer.threshold_source})"
             )
             if answer.warning:
                 print(f"   warning: {answer.warning}")

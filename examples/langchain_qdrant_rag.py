@@ -28,6 +28,7 @@ from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePas
 from langchain_qdrant import QdrantVectorStore
 
 from crossrank.langchain import CrossRankReranker
+from crossrank.policy import parse_threshold
 from crossrank.rag.generate import SYSTEM_PROMPT, LocalGenerator
 
 DOCUMENTS = [
@@ -92,7 +93,8 @@ def main() -> None:
         "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
     )
     parser.add_argument("--generator", choices=["local", "extractive"], default="local")
-    parser.add_argument("--threshold", type=float, default=0.3)
+    parser.add_argument("--threshold", type=parse_threshold, default="model",
+                        help="a probability, model (the reranker's recommended threshold) or none")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     args = parser.parse_args()
 

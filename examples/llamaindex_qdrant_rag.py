@@ -25,6 +25,7 @@ from pydantic import PrivateAttr
 from qdrant_client import QdrantClient
 
 from crossrank.llama_index import CrossRankPostprocessor
+from crossrank.policy import parse_threshold
 from crossrank.rag.generate import LocalGenerator
 
 TEXTS = [
@@ -73,7 +74,8 @@ def main() -> None:
         "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
     )
     parser.add_argument("--generator", choices=["local", "extractive"], default="local")
-    parser.add_argument("--threshold", type=float, default=0.3)
+    parser.add_argument("--threshold", type=parse_threshold, default="model",
+                        help="a probability, model (the reranker's recommended threshold) or none")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     args = parser.parse_args()
 

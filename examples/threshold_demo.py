@@ -19,6 +19,7 @@ from qdrant_client import QdrantClient, models
 from sentence_transformers import SentenceTransformer
 
 from crossrank import CrossEncoderScorer, RelevancePolicy, Verdict
+from crossrank.policy import parse_threshold
 from crossrank.rag.generate import ExtractiveGenerator, LocalGenerator, Passage
 
 CORPUS = [
@@ -65,9 +66,12 @@ def main() -> None:
         "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
     )
     parser.add_argument("--generator", choices=["local", "extractive"], default="local")
-    # 0.1 sits between what the shipped model gives this tiny FAQ corpus for covered questions (0.18-0.50)
-    # and for uncovered ones (0.004-0.012); its calibration was fitted on large web and QA collections.
-    parser.add_argument("--threshold", type=float, default=0.1, help="min_probability of the gate")
+    parser.add_argument(
+        "--threshold",
+        type=parse_threshold,
+        default="model",
+        help="min_probability of the gate: a probability, model (the reranker's recommended threshold) or none",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=48)
     args = parser.parse_args()
 
@@ -102,7 +106,7 @@ def main() -> None:
         print(f"   top-5 dense cosines: {', '.join(f'{hit.score:.2f}' for hit in hits)}")
         print(
             f"   verdict: {result.verdict.value}, best probability {result.best_probability:.3f} "
-            f"(threshold {args.threshold})"
+            f"(threshold {result.gate.threshold}, {result.gate.source})"
         )
         if result.verdict is Verdict.RELEVANT:
             passages = [Passage(n, d.text) for n, d in enumerate(result.kept, start=1)]

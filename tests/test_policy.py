@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from crossrank import DropReason, RelevancePolicy, Score, Verdict
+from crossrank import DropReason, Gate, RelevancePolicy, Score, Verdict
 from crossrank.calibration import sigmoid
+from crossrank.policy import parse_threshold
 
 TEXTS = ["a", "b", "c", "d"]
 LOGITS = [0.5, 3.0, -2.0, 1.0]  # ranking: b, d, a, c
@@ -18,12 +19,62 @@ def _texts(docs):
     return [d.text for d in docs]
 
 
-def test_no_policy_keeps_everything_sorted():
-    result = RelevancePolicy().apply("q", TEXTS, SCORES)
+def test_no_threshold_keeps_everything_sorted_and_says_ungated():
+    result = RelevancePolicy(min_probability=None).apply("q", TEXTS, SCORES)
     assert _texts(result.kept) == ["b", "d", "a", "c"]
     assert [d.rank for d in result.kept] == [1, 2, 3, 4]
     assert result.dropped == []
-    assert result.verdict is Verdict.RELEVANT
+    assert result.verdict is Verdict.UNGATED  # nothing was checked, so nothing is claimed relevant
+    assert result.gate == Gate(None, "none")
+
+
+def test_the_default_gates_at_the_models_recommended_threshold():
+    recommended = Gate(sigmoid(0.9), "model")
+    result = RelevancePolicy().apply("q", TEXTS, SCORES, recommended=recommended)
+    assert _texts(result.kept) == ["b", "d"]
+    assert result.verdict is Verdict.RELEVANT and result.gate == recommended
+    fitted = RelevancePolicy().apply("q", TEXTS, SCORES, recommended=Gate(0.99, "fitted"))
+    assert fitted.verdict is Verdict.NONE and fitted.gate.source == "fitted"
+    # The user's number wins over the model's.
+    user = RelevancePolicy(min_probability=0.99).apply("q", TEXTS, SCORES, recommended=recommended)
+    assert user.gate == Gate(0.99, "user") and user.verdict is Verdict.NONE
+    data = json.loads(json.dumps(result.to_dict()))
+    assert (data["threshold"], data["threshold_source"]) == (pytest.approx(sigmoid(0.9)), "model")
+
+
+def test_the_default_without_a_model_threshold_is_ungated_not_relevant():
+    result = RelevancePolicy().apply("q", TEXTS, SCORES)
+    assert result.verdict is Verdict.UNGATED and result.gate == Gate(None, "none")
+    assert RelevancePolicy(top_n=1).apply("q", TEXTS, SCORES, recommended=None).verdict is Verdict.UNGATED
+
+
+def test_the_weak_band_keeps_what_reaches_its_floor():
+    policy = RelevancePolicy(min_probability=0.99, weak_min_probability=sigmoid(0.9))
+    result = policy.apply("q", TEXTS, SCORES)
+    assert result.verdict is Verdict.WEAK
+    assert [(d.text, d.passed) for d in result.kept] == [("b", False), ("d", False)]
+    assert {d.drop_reason for d in result.dropped} == {DropReason.BELOW_MIN_PROBABILITY}
+    # Below the floor too: none, everything dropped.
+    assert RelevancePolicy(min_probability=0.99, weak_min_probability=0.98).apply("q", TEXTS, SCORES).verdict is Verdict.NONE
+    # The band is capped by top_n, and it is unused when something passes.
+    capped = RelevancePolicy(top_n=1, min_probability=0.99, weak_min_probability=0.5).apply("q", TEXTS, SCORES)
+    assert _texts(capped.kept) == ["b"] and capped.verdict is Verdict.WEAK
+    passing = RelevancePolicy(min_probability=sigmoid(2.0), weak_min_probability=0.5).apply("q", TEXTS, SCORES)
+    assert _texts(passing.kept) == ["b"] and passing.verdict is Verdict.RELEVANT
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("0.4", 0.4), ("model", "model"), ("MODEL", "model"), ("none", None), ("off", None), (None, None), (0.3, 0.3)],
+)
+def test_thresholds_parse_from_text(text, expected):
+    assert parse_threshold(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1.5", "high", "-0.1", True])
+def test_bad_thresholds_name_the_setting_and_the_choices(text):
+    with pytest.raises(ValueError, match=r"--min-probability must be a probability in \[0, 1\], 'model'"):
+        parse_threshold(text, "--min-probability")
 
 
 def test_top_n_drops_the_rest_with_reason():
@@ -34,7 +85,7 @@ def test_top_n_drops_the_rest_with_reason():
 
 
 def test_min_probability_gates_on_probability():
-    result = RelevancePolicy(min_probability=sigmoid(0.9)).apply("q", TEXTS, SCORES)
+    result = RelevancePolicy(min_probability=sigmoid(0.9)).apply("q", TEXTS, SCORES, recommended=Gate(0.1, "model"))
     assert _texts(result.kept) == ["b", "d"]
     assert all(d.drop_reason is DropReason.BELOW_MIN_PROBABILITY for d in result.dropped)
     assert result.verdict is Verdict.RELEVANT
@@ -81,7 +132,7 @@ def test_empty_candidates_give_none():
 
 
 def test_result_is_json_ready_with_plain_types():
-    result = RelevancePolicy(top_n=1).apply("q", TEXTS, SCORES)
+    result = RelevancePolicy(top_n=1, min_probability=0.5).apply("q", TEXTS, SCORES)
     data = json.loads(json.dumps(result.to_dict()))
     assert data["verdict"] == "relevant"
     assert data["dropped"][0]["drop_reason"] == "beyond_top_n"
@@ -97,6 +148,9 @@ def test_result_is_json_ready_with_plain_types():
         {"min_probability": 1.1},
         {"min_probability": -0.1},
         {"min_relative": 2},
+        {"min_probability": "strict"},
+        {"weak_min_probability": 1.5},
+        {"min_probability": 0.3, "weak_min_probability": 0.4},
         {"min_keep": -1},
         {"top_n": 2, "min_keep": 3},
     ],

@@ -1,13 +1,15 @@
 """crossrank: cross-encoder reranking with a relevance gate for RAG.
 
 Example:
-    >>> from crossrank import CrossEncoderScorer, RelevancePolicy
-    >>> scorer = CrossEncoderScorer()
-    >>> result = scorer.rerank("How do I reset my password?",
-    ...                        ["Click 'Forgot password' on the login screen.", "Use a strong password."],
-    ...                        policy=RelevancePolicy(top_n=1, min_probability=0.2))
-    >>> result.verdict.value in {"relevant", "weak", "none"}
-    True
+    ```python
+    from crossrank import CrossEncoderScorer, RelevancePolicy
+    scorer = CrossEncoderScorer()
+    result = scorer.rerank("How do I reset my password?",
+                           ["Click 'Forgot password' on the login screen.", "Use a strong password."],
+                           policy=RelevancePolicy(top_n=1, min_probability=0.2))
+    result.verdict.value in {"relevant", "weak", "none"}
+    # -> True
+    ```
 
 The LangChain and LlamaIndex adapters live in ``crossrank.langchain`` and
 ``crossrank.llama_index``; importing ``crossrank`` imports neither framework.
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from crossrank.calibration import Calibration
     from crossrank.fusion import Fusion
     from crossrank.models import DEFAULT_MODEL, ModelNotAvailableError, resolve_model
-    from crossrank.policy import DropReason, RankedDocument, RelevancePolicy, RerankResult, Verdict
+    from crossrank.policy import DropReason, Gate, RankedDocument, RelevancePolicy, RerankResult, Verdict
     from crossrank.scorer import CrossEncoderScorer
     from crossrank.scores import Score
 
@@ -42,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "ModelNotAvailableError": "crossrank.models",
     "resolve_model": "crossrank.models",
     "DropReason": "crossrank.policy",
+    "Gate": "crossrank.policy",
     "RankedDocument": "crossrank.policy",
     "RelevancePolicy": "crossrank.policy",
     "RerankResult": "crossrank.policy",
@@ -57,6 +60,7 @@ __all__ = [
     "CrossEncoderScorer",
     "DropReason",
     "Fusion",
+    "Gate",
     "ModelNotAvailableError",
     "RankedDocument",
     "RelevancePolicy",

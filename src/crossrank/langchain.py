@@ -27,7 +27,14 @@ from langchain_core.runnables import RunnableLambda
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from crossrank.fusion import Fusion
-from crossrank.policy import RankedDocument, RelevancePolicy, RerankResult, Verdict
+from crossrank.policy import (
+    MODEL_THRESHOLD,
+    RankedDocument,
+    RelevancePolicy,
+    RerankResult,
+    ThresholdChoice,
+    Verdict,
+)
 from crossrank.scorer import CrossEncoderScorer, check_query
 
 # Metadata keys other retrievers use for their own score, moved to ``retrieval_score``.
@@ -41,8 +48,8 @@ class DocumentRerankResult:
     Attributes:
         documents: Kept documents, best first, with rerank metadata.
         dropped: Every other document, best first, with rerank metadata and ``drop_reason``.
-        verdict: ``relevant``, ``weak`` or ``none``.
-        result: The underlying ``RerankResult``.
+        verdict: ``relevant``, ``weak``, ``none`` or ``ungated``.
+        result: The underlying ``RerankResult`` (its ``gate`` says which threshold applied).
     """
 
     documents: list[Document]
@@ -51,12 +58,14 @@ class DocumentRerankResult:
     result: RerankResult
 
     def to_chain_output(self) -> dict[str, Any]:
-        """The dict ``as_runnable()`` emits: query, documents, dropped, verdict (a str) and result."""
+        """The dict ``as_runnable()`` emits: query, documents, dropped, verdict (a str), threshold and result."""
         return {
             "query": self.result.query,
             "documents": self.documents,
             "dropped": self.dropped,
             "verdict": self.verdict.value,
+            "threshold": self.result.gate.threshold,
+            "threshold_source": self.result.gate.source,
             "best_probability": self.result.best_probability,
             "result": self.result,
         }
@@ -81,13 +90,15 @@ class CrossRankReranker(BaseDocumentCompressor):
     shared instance) or a ready ``scorer``.
 
     Example:
-        >>> from langchain_core.documents import Document
-        >>> from crossrank.langchain import CrossRankReranker
-        >>> reranker = CrossRankReranker(top_n=2, min_probability=0.2)
-        >>> docs = [Document("Bananas are yellow."), Document("Click 'Forgot password' to reset it.")]
-        >>> best = reranker.compress_documents(docs, "How do I reset my password?")[0]
-        >>> best.metadata["rerank_rank"], best.metadata["retrieval_rank"]
-        (1, 2)
+        ```python
+        from langchain_core.documents import Document
+        from crossrank.langchain import CrossRankReranker
+        reranker = CrossRankReranker(top_n=2, min_probability=0.2)
+        docs = [Document("Bananas are yellow."), Document("Click 'Forgot password' to reset it.")]
+        best = reranker.compress_documents(docs, "How do I reset my password?")[0]
+        best.metadata["rerank_rank"], best.metadata["retrieval_rank"]
+        # -> (1, 2)
+        ```
 
         In a retriever::
 
@@ -101,8 +112,9 @@ class CrossRankReranker(BaseDocumentCompressor):
     """A ready scorer to use instead of ``model``."""
     top_n: int | None = 3
     """Keep at most this many documents (``None``: no limit)."""
-    min_probability: float | None = None
-    """Drop documents whose relevance probability is below this."""
+    min_probability: ThresholdChoice = MODEL_THRESHOLD
+    """Drop documents whose relevance probability is below this; ``"model"`` (default): the
+    model's recommended threshold; ``None``: ungated (verdict ``ungated``)."""
     min_relative: float | None = None
     """Drop documents below this fraction of the best document's probability."""
     min_keep: int = 0
@@ -171,16 +183,18 @@ class CrossRankReranker(BaseDocumentCompressor):
         """Rerank and gate ``documents``; returns kept and dropped documents and the verdict.
 
         Example:
-            >>> from langchain_core.documents import Document
-            >>> out = CrossRankReranker(min_probability=0.99).rerank_documents([Document("Bananas.")], "Tax law?")
-            >>> out.verdict.value, len(out.dropped)
-            ('none', 1)
+            ```python
+            from langchain_core.documents import Document
+            out = CrossRankReranker(min_probability=0.99).rerank_documents([Document("Bananas.")], "Tax law?")
+            out.verdict.value, len(out.dropped)
+            # -> ('none', 1)
+            ```
         """
         check_query(query)
         texts = self._texts(documents)
         first_stage = self._first_stage(documents)
         scores = self._scorer.score(query, texts)
-        return self._wrap(documents, self._policy.apply(query, texts, scores, first_stage))
+        return self._wrap(documents, self._policy.apply(query, texts, scores, first_stage, self._scorer.recommended_gate))
 
     async def arerank_documents(self, documents: Sequence[Document], query: str) -> DocumentRerankResult:
         """Async ``rerank_documents``; the model runs off the event loop."""
@@ -188,7 +202,7 @@ class CrossRankReranker(BaseDocumentCompressor):
         texts = self._texts(documents)
         first_stage = self._first_stage(documents)
         scores = await self._scorer.ascore(query, texts)
-        return self._wrap(documents, self._policy.apply(query, texts, scores, first_stage))
+        return self._wrap(documents, self._policy.apply(query, texts, scores, first_stage, self._scorer.recommended_gate))
 
     def compress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
@@ -206,15 +220,17 @@ class CrossRankReranker(BaseDocumentCompressor):
         """A runnable for LCEL chains that need the verdict.
 
         Input: ``{"query": str, "documents": list[Document]}``. Output: ``{"query",
-        "documents" (kept), "dropped", "verdict" ("relevant" | "weak" | "none"),
-        "best_probability", "result"}``.
+        "documents" (kept), "dropped", "verdict" ("relevant" | "weak" | "none" |
+        "ungated"), "threshold", "threshold_source", "best_probability", "result"}``.
 
         Example:
-            >>> from langchain_core.runnables import RunnableBranch
-            >>> gate = CrossRankReranker(min_probability=0.3).as_runnable()
-            >>> chain = gate | RunnableBranch(
-            ...     (lambda x: x["verdict"] == "relevant", lambda x: "answer from " + x["documents"][0].page_content),
-            ...     lambda x: "no relevant documents")
+            ```python
+            from langchain_core.runnables import RunnableBranch
+            gate = CrossRankReranker(min_probability=0.3).as_runnable()
+            chain = gate | RunnableBranch(
+                (lambda x: x["verdict"] == "relevant", lambda x: "answer from " + x["documents"][0].page_content),
+                lambda x: "no relevant documents")
+            ```
         """
 
         def _input(payload: dict[str, Any]) -> tuple[list[Document], str]:

@@ -25,7 +25,14 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from crossrank.fusion import Fusion
-from crossrank.policy import RankedDocument, RelevancePolicy, RerankResult, Verdict
+from crossrank.policy import (
+    MODEL_THRESHOLD,
+    RankedDocument,
+    RelevancePolicy,
+    RerankResult,
+    ThresholdChoice,
+    Verdict,
+)
 from crossrank.scorer import CrossEncoderScorer, check_query
 
 dispatcher = get_dispatcher(__name__)
@@ -50,7 +57,7 @@ class NodeRerankResult:
     Attributes:
         nodes: Kept nodes, best first.
         dropped: Every other node, best first, with ``drop_reason`` in metadata.
-        verdict: ``relevant``, ``weak`` or ``none``.
+        verdict: ``relevant``, ``weak``, ``none`` or ``ungated`` (``result.gate`` says which threshold applied).
         result: The underlying ``RerankResult``.
     """
 
@@ -88,14 +95,16 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
     shared instance) or a ready ``scorer``.
 
     Example:
-        >>> from llama_index.core.schema import NodeWithScore, TextNode
-        >>> from crossrank.llama_index import CrossRankPostprocessor
-        >>> post = CrossRankPostprocessor(top_n=1)
-        >>> nodes = [NodeWithScore(node=TextNode(text="Bananas are yellow."), score=0.9),
-        ...          NodeWithScore(node=TextNode(text="Click 'Forgot password'."), score=0.5)]
-        >>> best = post.postprocess_nodes(nodes, query_str="How do I reset my password?")[0]
-        >>> best.node.metadata["retrieval_score"], isinstance(best.score, float)
-        (0.5, True)
+        ```python
+        from llama_index.core.schema import NodeWithScore, TextNode
+        from crossrank.llama_index import CrossRankPostprocessor
+        post = CrossRankPostprocessor(top_n=1)
+        nodes = [NodeWithScore(node=TextNode(text="Bananas are yellow."), score=0.9),
+                 NodeWithScore(node=TextNode(text="Click 'Forgot password'."), score=0.5)]
+        best = post.postprocess_nodes(nodes, query_str="How do I reset my password?")[0]
+        best.node.metadata["retrieval_score"], isinstance(best.score, float)
+        # -> (0.5, True)
+        ```
 
         In a query engine::
 
@@ -104,7 +113,11 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
 
     model: str | None = Field(default=None, description="Model name, local path or hub id; None: the default.")
     top_n: int | None = Field(default=3, description="Keep at most this many nodes (None: no limit).")
-    min_probability: float | None = Field(default=None, description="Drop nodes below this relevance probability.")
+    min_probability: ThresholdChoice = Field(
+        default=MODEL_THRESHOLD,
+        description="Drop nodes below this relevance probability; 'model' (default): the model's recommended "
+        "threshold; None: ungated (verdict 'ungated').",
+    )
     min_relative: float | None = Field(
         default=None, description="Drop nodes below this fraction of the best node's probability."
     )
@@ -113,6 +126,12 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         default=None,
         description="Order by the cross-encoder fused with the retriever (crossrank.fusion.Fusion): by the nodes' "
         "retrieval scores when every node has one, else by their order. The gate is unchanged.",
+    )
+    metadata_mode: MetadataMode = Field(
+        default=MetadataMode.NONE,
+        description="What of a node is scored: NONE (default) scores its text alone, as the LangChain adapter, "
+        "the library and the server do, so a chunk gets the same probability and verdict everywhere; EMBED "
+        "prepends the metadata the embedder sees (LlamaIndex's SentenceTransformerRerank convention).",
     )
     _scorer: CrossEncoderScorer = PrivateAttr()
     _policy: RelevancePolicy = PrivateAttr()
@@ -153,7 +172,7 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         for position, item in enumerate(nodes):
             if not isinstance(item, NodeWithScore):
                 raise TypeError(f"nodes[{position}] must be a NodeWithScore, got {type(item).__name__}")
-        return query, [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+        return query, [n.node.get_content(metadata_mode=self.metadata_mode) for n in nodes]
 
     def _first_stage(self, nodes: list[NodeWithScore]) -> list[float] | None:
         """The retriever's scores when fusing and every node carries one (else fusion goes by order)."""
@@ -207,17 +226,21 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         """Rerank ``nodes`` and return kept and dropped nodes with the verdict.
 
         Example:
-            >>> from llama_index.core.schema import NodeWithScore, TextNode
-            >>> out = CrossRankPostprocessor(min_probability=0.99).postprocess_with_result(
-            ...     [NodeWithScore(node=TextNode(text="Bananas."))], query_str="Tax law?")
-            >>> out.verdict.value
-            'none'
+            ```python
+            from llama_index.core.schema import NodeWithScore, TextNode
+            out = CrossRankPostprocessor(min_probability=0.99).postprocess_with_result(
+                [NodeWithScore(node=TextNode(text="Bananas."))], query_str="Tax law?")
+            out.verdict.value
+            # -> 'none'
+            ```
         """
         query_bundle = QueryBundle(query_str) if query_str is not None else query_bundle
         query, texts = self._prepare(nodes, query_bundle)
         with self._traced(nodes, query_bundle, query) as finish:
             scores = self._scorer.score(query, texts)
-            return finish(self._policy.apply(query, texts, scores, self._first_stage(nodes)))
+            return finish(
+                self._policy.apply(query, texts, scores, self._first_stage(nodes), self._scorer.recommended_gate)
+            )
 
     async def apostprocess_with_result(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None, query_str: str | None = None
@@ -227,7 +250,9 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         query, texts = self._prepare(nodes, query_bundle)
         with self._traced(nodes, query_bundle, query) as finish:
             scores = await self._scorer.ascore(query, texts)
-            return finish(self._policy.apply(query, texts, scores, self._first_stage(nodes)))
+            return finish(
+                self._policy.apply(query, texts, scores, self._first_stage(nodes), self._scorer.recommended_gate)
+            )
 
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from crossrank.fusion import Fusion, fuse
 from crossrank.scores import Score
@@ -20,22 +20,99 @@ from crossrank.scores import Score
 class Verdict(str, Enum):
     """What a rerank says about the candidates as a whole.
 
-    * ``relevant``: at least one document cleared every threshold.
-    * ``weak``: nothing cleared the thresholds; documents were kept only through
-      ``min_keep`` (fail-open) and are flagged as below threshold.
+    * ``relevant``: at least one document cleared the relevance threshold.
+    * ``weak``: nothing cleared it; documents were kept only through ``min_keep``
+      (fail-open) or the weak band (``weak_min_probability``) and are flagged as
+      below threshold.
     * ``none``: nothing is relevant enough and nothing was kept.
+    * ``ungated``: no relevance threshold applied (the user turned the gate off, or
+      the model recommends none): documents were kept by rank alone, so nothing is
+      claimed about their relevance.
 
     Example:
-        >>> Verdict("weak") is Verdict.WEAK
-        True
+        ```python
+        if result.verdict is Verdict.RELEVANT:
+            answer_from(result.kept)
+        ```
     """
 
     RELEVANT = "relevant"
     WEAK = "weak"
     NONE = "none"
+    UNGATED = "ungated"
 
     def __str__(self) -> str:
         return self.value
+
+
+MODEL_THRESHOLD = "model"
+"""``min_probability="model"``: gate at the recommended threshold of the model that scored."""
+
+ThresholdChoice = float | Literal["model"] | None
+"""A ``min_probability`` as users give it: a number, ``"model"`` or ``None`` (ungated)."""
+
+GateSource = Literal["user", "model", "fitted", "none"]
+"""Where the applied threshold came from: set by the user, shipped with the model,
+fitted to the user's documents by ``crossrank calibrate``, or ``none`` (ungated)."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The relevance threshold a result was gated at, and where it came from.
+
+    Attributes:
+        threshold: The ``min_probability`` applied (``None``: ungated).
+        source: ``user``, ``model`` (the model's recommended threshold), ``fitted``
+            (a threshold ``crossrank calibrate`` fitted to the user's documents) or
+            ``none``.
+
+    Example:
+        ```python
+        result.gate.threshold, result.gate.source   # (0.49, 'model')
+        ```
+    """
+
+    threshold: float | None
+    source: GateSource
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"threshold": ..., "source": ...}``."""
+        return {"threshold": self.threshold, "source": self.source}
+
+
+def parse_threshold(value: object, where: str = "min_probability") -> ThresholdChoice:
+    """Read a threshold given as text or a number: ``"model"``, ``"none"``/``"off"`` or a probability.
+
+    Raises:
+        ValueError: Naming ``where`` and the accepted forms.
+
+    Example:
+        ```python
+        parse_threshold("0.4")    # 0.4
+        parse_threshold("model")  # 'model'
+        parse_threshold("none")   # None
+        ```
+    """
+    if value is None or value == MODEL_THRESHOLD:
+        return value  # type: ignore[return-value]
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("none", "off", "ungated"):
+            return None
+        if text == MODEL_THRESHOLD:
+            return MODEL_THRESHOLD
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(
+                f"{where} must be a probability in [0, 1], 'model' (the model's recommended threshold) "
+                f"or 'none' (ungated), got {value!r}"
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(
+            f"{where} must be a probability in [0, 1], 'model' or 'none', got {value!r}"
+        )
+    return float(value)
 
 
 class DropReason(str, Enum):
@@ -86,9 +163,11 @@ class RankedDocument:
         """The fields the framework adapters add to a document's metadata.
 
         Example:
-            >>> doc = RankedDocument(0, "t", 1.5, 0.82, 1, rank=1, passed=True)
-            >>> doc.metadata()["relevance_score"]
-            0.82
+            ```python
+            doc = RankedDocument(0, "t", 1.5, 0.82, 1, rank=1, passed=True)
+            doc.metadata()["relevance_score"]
+            # -> 0.82
+            ```
         """
         fields: dict[str, Any] = {
             "relevance_score": self.probability,
@@ -128,15 +207,18 @@ class RerankResult:
         query: The query.
         kept: Documents to hand on, best first.
         dropped: Every other document, best first, each with its ``drop_reason``.
-        verdict: ``relevant``, ``weak`` or ``none``; branch on it.
+        verdict: ``relevant``, ``weak``, ``none`` or ``ungated``; branch on it.
         policy: The policy that produced this result.
+        gate: The threshold applied and where it came from (user, model, fitted, none).
 
     Example:
-        >>> from crossrank import RelevancePolicy, Score
-        >>> policy = RelevancePolicy(top_n=1, min_probability=0.5)
-        >>> result = policy.apply("q", ["a", "b"], [Score(2.0, 0.88), Score(-1.0, 0.27)])
-        >>> [d.text for d in result.kept], result.verdict.value
-        (['a'], 'relevant')
+        ```python
+        from crossrank import RelevancePolicy, Score
+        policy = RelevancePolicy(top_n=1, min_probability=0.5)
+        result = policy.apply("q", ["a", "b"], [Score(2.0, 0.88), Score(-1.0, 0.27)])
+        [d.text for d in result.kept], result.verdict.value
+        # -> (['a'], 'relevant')
+        ```
     """
 
     query: str
@@ -144,6 +226,7 @@ class RerankResult:
     dropped: list[RankedDocument]
     verdict: Verdict
     policy: RelevancePolicy = field(repr=False)
+    gate: Gate = Gate(None, "none")
 
     @property
     def ranked(self) -> list[RankedDocument]:
@@ -161,6 +244,8 @@ class RerankResult:
         return {
             "query": self.query,
             "verdict": self.verdict.value,
+            "threshold": self.gate.threshold,
+            "threshold_source": self.gate.source,
             "best_probability": self.best_probability,
             "policy": self.policy.to_dict(),
             "kept": [d.to_dict() for d in self.kept],
@@ -174,7 +259,10 @@ class RelevancePolicy:
 
     Args:
         top_n: Keep at most this many documents (``None``: no limit).
-        min_probability: Absolute gate on the (calibrated) probability, in [0, 1].
+        min_probability: Absolute gate on the (calibrated) probability, in [0, 1];
+            ``"model"`` (the default): the recommended threshold saved with the model
+            that scored (see ``Calibration.threshold``); ``None``: ungated (documents
+            are kept by rank and the verdict says ``ungated``).
         min_relative: A document must reach at least this fraction of the best
             document's probability, in [0, 1].
         min_keep: Fail-open floor: always keep this many of the best documents, even
@@ -183,32 +271,58 @@ class RelevancePolicy:
         fusion: Order by the cross-encoder fused with the first stage (a ``Fusion``;
             ``None``: the cross-encoder alone). Thresholds and the verdict still use the
             calibrated probability; fusion changes the order only.
+        weak_min_probability: The weak band: when nothing reaches the threshold, the
+            documents at or above this probability are kept (flagged ``passed=False``,
+            verdict ``weak``) instead of none. ``None``: no weak band.
 
     Raises:
         ValueError: On ``top_n < 1``, a threshold outside [0, 1], a negative
             ``min_keep`` or ``min_keep > top_n``.
 
     Example:
-        >>> policy = RelevancePolicy(top_n=3, min_probability=0.2, min_keep=1)
-        >>> policy.top_n
-        3
+        ```python
+        policy = RelevancePolicy(top_n=3, min_probability=0.2, min_keep=1)
+        policy.top_n
+        # -> 3
+        ```
     """
 
     top_n: int | None = None
-    min_probability: float | None = None
+    min_probability: ThresholdChoice = MODEL_THRESHOLD
     min_relative: float | None = None
     min_keep: int = 0
     fusion: Fusion | None = None
+    weak_min_probability: float | None = None
 
     def __post_init__(self) -> None:
         if self.top_n is not None and (isinstance(self.top_n, bool) or not isinstance(self.top_n, int)):
             raise ValueError(f"top_n must be an int >= 1 or None, got {self.top_n!r}")
         if self.top_n is not None and self.top_n < 1:
             raise ValueError(f"top_n must be >= 1 or None, got {self.top_n}")
-        for name in ("min_probability", "min_relative"):
+        if self.min_probability != MODEL_THRESHOLD:
+            value = self.min_probability
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0
+            ):
+                raise ValueError(
+                    f"min_probability must be a number in [0, 1], 'model' (the model's recommended "
+                    f"threshold) or None (ungated), got {value!r}"
+                )
+        for name in ("min_relative", "weak_min_probability"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float)) and 0.0 <= float(value) <= 1.0):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0
+            ):
                 raise ValueError(f"{name} must be a number in [0, 1] or None, got {value!r}")
+        if (
+            isinstance(self.min_probability, (int, float))
+            and self.weak_min_probability is not None
+            and self.weak_min_probability > self.min_probability
+        ):
+            raise ValueError(
+                f"weak_min_probability ({self.weak_min_probability}) must not exceed "
+                f"min_probability ({self.min_probability})"
+            )
         if isinstance(self.min_keep, bool) or not isinstance(self.min_keep, int) or self.min_keep < 0:
             raise ValueError(f"min_keep must be an int >= 0, got {self.min_keep!r}")
         if self.top_n is not None and self.min_keep > self.top_n:
@@ -224,10 +338,29 @@ class RelevancePolicy:
             "min_relative": self.min_relative,
             "min_keep": self.min_keep,
             "fusion": None if self.fusion is None else self.fusion.to_dict(),
+            "weak_min_probability": self.weak_min_probability,
         }
 
-    def _failure(self, probability: float, best: float) -> DropReason | None:
-        if self.min_probability is not None and probability < self.min_probability:
+    def gate(self, recommended: Gate | None = None) -> Gate:
+        """The threshold this policy applies, given the scoring model's recommended one.
+
+        Example:
+            ```python
+            RelevancePolicy().gate(Gate(0.49, "model"))        # Gate(0.49, 'model')
+            RelevancePolicy(min_probability=0.3).gate()        # Gate(0.3, 'user')
+            RelevancePolicy(min_probability=None).gate()       # Gate(None, 'none')
+            ```
+        """
+        if self.min_probability == MODEL_THRESHOLD:
+            if recommended is None or recommended.threshold is None:
+                return Gate(None, "none")
+            return recommended
+        if self.min_probability is None:
+            return Gate(None, "none")
+        return Gate(float(self.min_probability), "user")
+
+    def _failure(self, probability: float, best: float, threshold: float | None) -> DropReason | None:
+        if threshold is not None and probability < threshold:
             return DropReason.BELOW_MIN_PROBABILITY
         if self.min_relative is not None and probability < self.min_relative * best:
             return DropReason.BELOW_MIN_RELATIVE
@@ -239,6 +372,7 @@ class RelevancePolicy:
         texts: Sequence[str],
         scores: Sequence[Score],
         first_stage_scores: Sequence[float] | None = None,
+        recommended: Gate | None = None,
     ) -> RerankResult:
         """Rank ``texts`` by their ``scores`` and gate them.
 
@@ -249,16 +383,21 @@ class RelevancePolicy:
             first_stage_scores: The retriever's score per text (higher is better), used
                 only when the policy fuses (``fusion``); without them fusion uses the
                 retrieval order.
+            recommended: The scoring model's recommended threshold, applied when
+                ``min_probability="model"`` (the scorer passes it; without one such a
+                policy runs ungated and says so).
 
         Returns:
             A ``RerankResult`` with every candidate either kept or dropped.
 
         Example:
-            >>> from crossrank import Score
-            >>> r = RelevancePolicy(min_probability=0.9, min_keep=1).apply(
-            ...     "q", ["a", "b"], [Score(0.0, 0.5), Score(1.0, 0.73)])
-            >>> r.verdict.value, r.kept[0].text, r.kept[0].passed
-            ('weak', 'b', False)
+            ```python
+            from crossrank import Score
+            r = RelevancePolicy(min_probability=0.9, min_keep=1).apply(
+                "q", ["a", "b"], [Score(0.0, 0.5), Score(1.0, 0.73)])
+            r.verdict.value, r.kept[0].text, r.kept[0].passed
+            # -> ('weak', 'b', False)
+            ```
         """
         if len(texts) != len(scores):
             raise ValueError(f"got {len(texts)} texts but {len(scores)} scores")
@@ -270,14 +409,19 @@ class RelevancePolicy:
             order = sorted(range(len(texts)), key=lambda i: (-fused[i], i))
         else:
             order = sorted(range(len(texts)), key=lambda i: (-scores[i].logit, i))
+        gate = self.gate(recommended)
         best = max((s.probability for s in scores), default=0.0)  # with fusion, not always the first
-        failures = {i: self._failure(scores[i].probability, best) for i in order}
+        failures = {i: self._failure(scores[i].probability, best, gate.threshold) for i in order}
         passing = [i for i in order if failures[i] is None]
         kept_passing = passing if self.top_n is None else passing[: self.top_n]
         kept = set(kept_passing)
-        if len(kept) < self.min_keep:
+        floor = self.min_keep
+        if not kept_passing and self.weak_min_probability is not None:
+            in_band = sum(1 for i in order if scores[i].probability >= self.weak_min_probability)
+            floor = max(floor, in_band if self.top_n is None else min(in_band, self.top_n))
+        if len(kept) < floor:
             for i in order:
-                if len(kept) >= self.min_keep:
+                if len(kept) >= floor:
                     break
                 kept.add(i)
 
@@ -301,10 +445,14 @@ class RelevancePolicy:
             )
             (kept_docs if is_kept else dropped_docs).append(doc)
 
-        if kept_passing:
-            verdict = Verdict.RELEVANT
-        elif kept_docs:
-            verdict = Verdict.WEAK
-        else:
+        if not kept_docs:
             verdict = Verdict.NONE
-        return RerankResult(query=query, kept=kept_docs, dropped=dropped_docs, verdict=verdict, policy=self)
+        elif gate.threshold is None:
+            verdict = Verdict.UNGATED
+        elif kept_passing:
+            verdict = Verdict.RELEVANT
+        else:
+            verdict = Verdict.WEAK
+        return RerankResult(
+            query=query, kept=kept_docs, dropped=dropped_docs, verdict=verdict, policy=self, gate=gate
+        )

@@ -22,7 +22,7 @@ from crossrank.backends import Backend, load_backend, resolve_backend, resolve_d
 from crossrank.cache import CacheInfo, LRUCache, text_key
 from crossrank.calibration import Calibration, logit_of, sigmoid
 from crossrank.models import resolve_model
-from crossrank.policy import RelevancePolicy, RerankResult
+from crossrank.policy import Gate, RelevancePolicy, RerankResult
 from crossrank.scores import Score
 from crossrank.windows import AGGREGATIONS, Aggregation, aggregate_windows, encode_windows
 
@@ -33,8 +33,10 @@ def check_query(query: object, where: str = "query") -> str:
     """Validate a query: a non-empty string.
 
     Example:
-        >>> check_query("ok")
-        'ok'
+        ```python
+        check_query("ok")
+        # -> 'ok'
+        ```
     """
     if not isinstance(query, str):
         raise TypeError(f"{where} must be a string, got {type(query).__name__}")
@@ -47,8 +49,10 @@ def check_texts(texts: object, where: str = "texts") -> list[str]:
     """Validate documents: a sequence of strings (empty strings are allowed and scored).
 
     Example:
-        >>> check_texts(["a", ""])
-        ['a', '']
+        ```python
+        check_texts(["a", ""])
+        # -> ['a', '']
+        ```
     """
     if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
         raise TypeError(f"{where} must be a list of strings, got {type(texts).__name__}")
@@ -88,15 +92,17 @@ class CrossEncoderScorer:
             the model cannot take.
 
     Example:
-        >>> scorer = CrossEncoderScorer()  # the shipped default model
-        >>> scores = scorer.score("How do I reset my password?",
-        ...                       ["Click 'Forgot password' on the login screen.", "Bananas are yellow."])
-        >>> scores[0].probability > scores[1].probability
-        True
-        >>> result = scorer.rerank("How do I reset my password?", ["Bananas are yellow."],
-        ...                        policy=RelevancePolicy(min_probability=0.5))
-        >>> result.verdict.value
-        'none'
+        ```python
+        scorer = CrossEncoderScorer()  # the shipped default model
+        scores = scorer.score("How do I reset my password?",
+                              ["Click 'Forgot password' on the login screen.", "Bananas are yellow."])
+        scores[0].probability > scores[1].probability
+        # -> True
+        result = scorer.rerank("How do I reset my password?", ["Bananas are yellow."],
+                               policy=RelevancePolicy(min_probability=0.5))
+        result.verdict.value
+        # -> 'none'
+        ```
     """
 
     def __init__(
@@ -172,12 +178,31 @@ class CrossEncoderScorer:
         """The shared backend running the model."""
         return self._backend
 
+    @property
+    def recommended_gate(self) -> Gate | None:
+        """The model's recommended threshold (from its calibration), or ``None`` when it has none.
+
+        A policy with ``min_probability="model"`` (the default) gates at it; without one
+        it runs ungated and its verdict says ``ungated``.
+
+        Example:
+            ```python
+            CrossEncoderScorer().recommended_gate   # Gate(threshold=0.49, source='model')
+            ```
+        """
+        cal = self.calibration
+        if cal is None or cal.threshold is None:
+            return None
+        return Gate(float(cal.threshold), cal.source)
+
     def cache_info(self) -> CacheInfo:
         """Hits, misses and size of the score cache.
 
         Example:
-            >>> CrossEncoderScorer(cache_size=100).cache_info().maxsize
-            100
+            ```python
+            CrossEncoderScorer(cache_size=100).cache_info().maxsize
+            # -> 100
+            ```
         """
         return self._cache.info()
 
@@ -244,11 +269,13 @@ class CrossEncoderScorer:
             ValueError: An empty query.
 
         Example:
-            >>> scorer = CrossEncoderScorer()
-            >>> out = scorer.score_many([("capital of France?", ["Paris is the capital of France."]),
-            ...                          ("largest planet?", ["Jupiter is the largest planet.", "Dogs bark."])])
-            >>> [len(scores) for scores in out]
-            [1, 2]
+            ```python
+            scorer = CrossEncoderScorer()
+            out = scorer.score_many([("capital of France?", ["Paris is the capital of France."]),
+                                     ("largest planet?", ["Jupiter is the largest planet.", "Dogs bark."])])
+            [len(scores) for scores in out]
+            # -> [1, 2]
+            ```
         """
         if isinstance(groups, (str, bytes)) or not isinstance(groups, Sequence):
             raise TypeError(f"groups must be a list of (query, texts) pairs, got {type(groups).__name__}")
@@ -286,9 +313,11 @@ class CrossEncoderScorer:
         """Score ``texts`` against ``query``; one ``Score`` per text, in input order.
 
         Example:
-            >>> scorer = CrossEncoderScorer()
-            >>> [s.windows for s in scorer.score("q?", ["short", ""])]
-            [1, 1]
+            ```python
+            scorer = CrossEncoderScorer()
+            [s.windows for s in scorer.score("q?", ["short", ""])]
+            # -> [1, 1]
+            ```
         """
         return self.score_many([(query, texts)])[0]
 
@@ -304,19 +333,25 @@ class CrossEncoderScorer:
         Args:
             query: The question.
             texts: Candidate passages, in retrieval order.
-            policy: Thresholds; ``None`` keeps everything, sorted.
+            policy: Thresholds; ``None``: ``RelevancePolicy()``, every candidate kept in
+                order and gated at the model's recommended threshold (``ungated`` when
+                the model has none).
             first_stage_scores: The retriever's score per text, for a policy that fuses
                 with the first stage (``RelevancePolicy(fusion=Fusion(...))``).
 
         Example:
-            >>> scorer = CrossEncoderScorer()
-            >>> r = scorer.rerank("capital of France?", ["Dogs bark.", "Paris is the capital of France."],
-            ...                   policy=RelevancePolicy(top_n=1))
-            >>> r.kept[0].index
-            1
+            ```python
+            scorer = CrossEncoderScorer()
+            r = scorer.rerank("capital of France?", ["Dogs bark.", "Paris is the capital of France."],
+                              policy=RelevancePolicy(top_n=1))
+            r.kept[0].index
+            # -> 1
+            ```
         """
         scores = self.score(query, texts)
-        return (policy or RelevancePolicy()).apply(query, list(texts), scores, first_stage_scores)
+        return (policy or RelevancePolicy()).apply(
+            query, list(texts), scores, first_stage_scores, recommended=self.recommended_gate
+        )
 
     # -- async ----------------------------------------------------------------------
     def _pool(self) -> ThreadPoolExecutor:
@@ -349,10 +384,12 @@ class CrossEncoderScorer:
         """Async ``rerank``.
 
         Example:
-            >>> import asyncio
-            >>> scorer = CrossEncoderScorer()
-            >>> asyncio.run(scorer.arerank("q?", ["a"])).verdict.value
-            'relevant'
+            ```python
+            import asyncio
+            scorer = CrossEncoderScorer()
+            asyncio.run(scorer.arerank("q?", ["a"])).verdict.value
+            # -> 'relevant'
+            ```
         """
         result: RerankResult = await self._run(self.rerank, query, texts, policy, first_stage_scores)
         return result

@@ -2,7 +2,8 @@
 
 Example:
     $ crossrank rerank "How do I reset my password?" \\
-        "Click 'Forgot password' on the login screen." "Use a strong password." --min-probability 0.3
+        "Click 'Forgot password' on the login screen." "Use a strong password."   # the model's threshold
+    $ crossrank rerank "..." "..." --min-probability 0.3    # or none: ungated
     $ crossrank rerank "tax rules for freelancers" --file passages.txt --json
 """
 
@@ -44,13 +45,16 @@ def rerank(
     model: Annotated[str | None, typer.Option(help="Model path or hub id (default: the shipped model).")] = None,
     backend: Annotated[str, typer.Option(help="auto (onnx int8 on a CPU, torch on a GPU), onnx or torch.")] = "auto",
     top_n: Annotated[int | None, typer.Option(help="Keep at most this many.")] = None,
-    min_probability: Annotated[float | None, typer.Option(help="Relevance threshold in [0, 1].")] = None,
+    min_probability: Annotated[str, typer.Option(
+        help="Relevance threshold: a probability in [0, 1], 'model' (the model's recommended threshold) "
+             "or 'none' (ungated).")] = "model",
     min_relative: Annotated[float | None, typer.Option(help="Fraction of the best score to keep.")] = None,
     min_keep: Annotated[int, typer.Option(help="Always keep this many, flagged when below threshold.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")] = False,
 ) -> None:
     """Rerank passages for a query and say whether any is relevant enough."""
     from crossrank import CrossEncoderScorer, RelevancePolicy
+    from crossrank.policy import parse_threshold
     from crossrank.scorer import check_query
 
     # Everything the user typed is checked before the model loads (seconds, on a CPU).
@@ -61,7 +65,8 @@ def rerank(
     if not texts:
         raise typer.BadParameter("give passages as arguments or with --file")
     try:
-        policy = RelevancePolicy(top_n=top_n, min_probability=min_probability, min_relative=min_relative,
+        threshold = parse_threshold(min_probability, "min_probability (--min-probability)")
+        policy = RelevancePolicy(top_n=top_n, min_probability=threshold, min_relative=min_relative,
                                  min_keep=min_keep)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -69,7 +74,11 @@ def rerank(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"verdict: {result.verdict.value}")
+    gate = result.gate
+    title = f"verdict: {result.verdict.value}" + (
+        f" (threshold {gate.threshold:.2f}, {gate.source})" if gate.threshold is not None else " (no threshold)"
+    )
+    table = Table(title=title)
     for column in ("rank", "input #", "probability", "logit", "kept", "passage"):
         table.add_column(column)
     kept = {d.index for d in result.kept}

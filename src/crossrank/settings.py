@@ -8,9 +8,11 @@ docker-compose file sets the same variables, so the container runs the code path
 the CLI tests exercise. docs/rag.md lists them all.
 
 Example:
-    >>> settings = RagSettings(collection="handbook", min_probability=0.4)
-    >>> settings.collection, settings.top_k, settings.policy().min_probability
-    ('handbook', 30, 0.4)
+    ```python
+    settings = RagSettings(collection="handbook", min_probability=0.4)
+    settings.collection, settings.top_k, settings.policy().min_probability
+    # -> ('handbook', 30, 0.4)
+    ```
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from crossrank.policy import RelevancePolicy
+from crossrank.policy import MODEL_THRESHOLD, RelevancePolicy, ThresholdChoice, parse_threshold
 
 GeneratorKind = Literal["local", "api", "extractive"]
 FirstStage = Literal["dense", "hybrid"]
@@ -34,13 +36,15 @@ class RagSettings(BaseSettings):
     """Everything the RAG pipeline and ingestion are configured with.
 
     Example:
-        >>> import os
-        >>> os.environ["CROSSRANK_TOP_K"] = "12"
-        >>> RagSettings().top_k
-        12
-        >>> RagSettings(top_k=5).top_k  # explicit values win over the environment
-        5
-        >>> del os.environ["CROSSRANK_TOP_K"]
+        ```python
+        import os
+        os.environ["CROSSRANK_TOP_K"] = "12"
+        RagSettings().top_k
+        # -> 12
+        RagSettings(top_k=5).top_k  # explicit values win over the environment
+        # -> 5
+        del os.environ["CROSSRANK_TOP_K"]
+        ```
     """
 
     # An empty variable (compose writes "" for an unset ${X:-}) means "use the default";
@@ -88,8 +92,10 @@ class RagSettings(BaseSettings):
     backend: str = Field(default="auto", description="Scoring backend: auto (onnx int8 on a CPU, torch on a GPU), onnx or torch.")
     device: str = Field(default="auto", description="Device: auto, cpu, cuda, mps.")
     top_n: int = Field(default=4, ge=1, description="Most passages handed to the generator.")
-    min_probability: float = Field(
-        default=0.5, ge=0, le=1, description="A passage is relevant at this probability."
+    min_probability: ThresholdChoice = Field(
+        default=MODEL_THRESHOLD,
+        description="A passage is relevant at this probability; model: the reranker's recommended threshold "
+        "(saved with its calibration); none: ungated.",
     )
     min_relative: float | None = Field(
         default=None, ge=0, le=1, description="Also require this fraction of the best."
@@ -132,6 +138,11 @@ class RagSettings(BaseSettings):
     )
     max_workers: int = Field(default=2, ge=1, description="Threads for concurrent asks (the async API).")
 
+    @field_validator("min_probability", mode="before")
+    @classmethod
+    def _threshold(cls, value: object) -> ThresholdChoice:
+        return parse_threshold(value, "min_probability (CROSSRANK_MIN_PROBABILITY)")
+
     @model_validator(mode="after")
     def _check(self) -> RagSettings:
         if self.chunk_overlap >= self.chunk_size:
@@ -140,7 +151,11 @@ class RagSettings(BaseSettings):
             )
         if self.min_keep > self.top_n:
             raise ValueError(f"min_keep ({self.min_keep}) must not exceed top_n ({self.top_n})")
-        if self.weak_min_probability is not None and self.weak_min_probability > self.min_probability:
+        if (
+            isinstance(self.min_probability, float)
+            and self.weak_min_probability is not None
+            and self.weak_min_probability > self.min_probability
+        ):
             raise ValueError(
                 f"weak_min_probability ({self.weak_min_probability}) must not exceed "
                 f"min_probability ({self.min_probability})"
@@ -151,14 +166,17 @@ class RagSettings(BaseSettings):
         """The relevance gate these settings describe.
 
         Example:
-            >>> RagSettings(top_n=3, min_probability=0.3).policy().top_n
-            3
+            ```python
+            RagSettings(top_n=3, min_probability=0.3).policy().top_n
+            # -> 3
+            ```
         """
         return RelevancePolicy(
             top_n=self.top_n,
             min_probability=self.min_probability,
             min_relative=self.min_relative,
             min_keep=self.min_keep,
+            weak_min_probability=self.weak_min_probability,
         )
 
     def describe_store(self) -> str:

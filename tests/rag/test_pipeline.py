@@ -58,6 +58,17 @@ def test_weak_answers_with_a_visible_warning(rag_settings: RagSettings, docs_fol
     assert all(s.probability >= 0.5 for s in answer.sources)  # only the band, not every candidate
 
 
+def test_an_ungated_pipeline_answers_with_a_warning_and_never_says_relevant(
+    rag_settings: RagSettings, docs_folder: Path
+) -> None:
+    answer = _pipeline(rag_settings, docs_folder, min_probability=None).ask("How do I reset my password?")
+    assert answer.verdict is Verdict.UNGATED and answer.threshold is None and answer.threshold_source == "none"
+    assert answer.answered and answer.warning is not None and "Ungated" in answer.warning
+    assert len(answer.sources) == rag_settings.top_n  # kept by rank alone
+    gated = _pipeline(rag_settings, docs_folder).ask("How do I reset my password?")
+    assert (gated.threshold, gated.threshold_source) == (0.5, "user")
+
+
 def test_weak_can_be_configured_to_refuse(rag_settings: RagSettings, docs_folder: Path) -> None:
     pipeline = _pipeline(
         rag_settings, docs_folder, min_probability=0.99, weak_min_probability=0.5, on_weak="refuse"

@@ -31,7 +31,10 @@ def test_cohere_shape_matches_the_scorer(client: httpx.Client, scorer) -> None:
         assert result["windows"] == 1
     assert body["results"][0]["document"] == {"text": ON_TOPIC, "id": "kb-7"}
     assert body["results"][1]["document"]["text"] in {OFF_TOPIC, "Bananas are yellow."}
-    assert body["verdict"] == "relevant" and body["threshold"] is None and body["dropped"] == []
+    # The tiny test model has no calibration, so no recommended threshold: the default gate
+    # ("model") applies none and says so instead of calling the documents relevant.
+    assert body["verdict"] == "ungated" and body["threshold"] is None and body["dropped"] == []
+    assert body["threshold_source"] == "none"
     assert body["id"] == response.headers["x-request-id"]
     assert body["meta"]["api_version"]["version"] == "1"
 
@@ -54,7 +57,7 @@ def test_gate_drops_with_reasons_and_verdicts(client: httpx.Client, scorer) -> N
     )
     assert [r["index"] for r in body["results"]] == [d.index for d in want.kept] == [1]
     assert [(d["index"], d["drop_reason"]) for d in body["dropped"]] == [(0, "below_min_probability")]
-    assert body["threshold"] == 0.5 and body["verdict"] == "relevant"
+    assert body["threshold"] == 0.5 and body["verdict"] == "relevant" and body["threshold_source"] == "user"
 
     none = client.post(
         "/v1/rerank", json={"query": QUERY, "documents": [OFF_TOPIC], "min_probability": 0.9}

@@ -18,7 +18,10 @@ def test_environment_flags_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None
     settings = settings_from_flags(port=9002, max_batch_size=None)
     assert settings.max_batch_size == 96  # from the environment
     assert settings.port == 9002  # the flag wins
-    assert settings.api_key is None and settings.min_probability is None  # empty means default
+    assert settings.api_key is None and settings.min_probability == "model"  # empty means default
+    monkeypatch.setenv("CROSSRANK_MIN_PROBABILITY", "none")
+    assert settings_from_flags().min_probability is None  # ungated, as Cohere keeps every document
+    assert settings_from_flags(min_probability="0.3").min_probability == 0.3
     assert ServerSettings().max_wait_ms == 5.0
 
 
@@ -34,6 +37,8 @@ def test_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         settings_from_flags(max_batch_size=0)
     with pytest.raises(typer.BadParameter, match="max_document_chars"):
         settings_from_flags(max_document_chars=10, max_request_chars=5)
+    with pytest.raises(typer.BadParameter, match="min_probability"):
+        settings_from_flags(min_probability="high")
     monkeypatch.setenv("CROSSRANK_MAX_QUEUE", "many")
     with pytest.raises(typer.BadParameter, match="max_queue"):
         settings_from_flags()

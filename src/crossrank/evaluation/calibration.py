@@ -6,16 +6,18 @@ relevance rates. Fit on one split, measure the expected calibration error (ECE) 
 another, and save the result beside the model; the scorer then applies it by itself.
 
 Example:
-    >>> import numpy as np
-    >>> logits = np.array([-4.0, -3.0, -2.0, 2.0, 3.0, 4.0]); labels = np.array([0, 0, 1, 0, 1, 1])
-    >>> fit_calibration(logits, labels, "temperature").method
-    'temperature'
+    ```python
+    import numpy as np
+    logits = np.array([-4.0, -3.0, -2.0, 2.0, 3.0, 4.0]); labels = np.array([0, 0, 1, 0, 1, 1])
+    fit_calibration(logits, labels, "temperature").method
+    # -> 'temperature'
+    ```
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -33,8 +35,10 @@ def labelled_pairs(logits: Mapping[str, Mapping[str, float]], qrels: Qrels) -> t
     Only judged queries are used; their unjudged candidates count as not relevant.
 
     Example:
-        >>> labelled_pairs({"q": {"a": 2.0, "b": -1.0}}, {"q": {"a": 1}})
-        (array([ 2., -1.]), array([1, 0]))
+        ```python
+        labelled_pairs({"q": {"a": 2.0, "b": -1.0}}, {"q": {"a": 1}})
+        # -> (array([ 2., -1.]), array([1, 0]))
+        ```
     """
     values: list[float] = []
     labels: list[int] = []
@@ -60,8 +64,10 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
     (torchmetrics, netcal) are not otherwise needed.
 
     Example:
-        >>> round(expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 1, 0, 0])), 3)
-        0.1
+        ```python
+        round(expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 1, 0, 0])), 3)
+        # -> 0.1
+        ```
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
@@ -128,8 +134,10 @@ def threshold_for_precision(probabilities: np.ndarray, labels: np.ndarray, targe
     Uses scikit-learn's ``precision_recall_curve``; ``None`` when no threshold reaches it.
 
     Example:
-        >>> threshold_for_precision(np.array([0.9, 0.8, 0.4, 0.3]), np.array([1, 1, 0, 1]), 0.99)
-        0.8
+        ```python
+        threshold_for_precision(np.array([0.9, 0.8, 0.4, 0.3]), np.array([1, 1, 0, 1]), 0.99)
+        # -> 0.8
+        ```
     """
     from sklearn.metrics import precision_recall_curve
 
@@ -182,15 +190,22 @@ def calibrate(
     """Fit on one set of labelled pairs, report ECE before/after and a threshold on another.
 
     Example:
-        >>> rng = np.random.default_rng(0)
-        >>> labels = rng.integers(0, 2, 400); logits = 6 * (labels - 0.5) + rng.normal(0, 2, 400)
-        >>> report = calibrate(logits[:200], labels[:200], logits[200:], labels[200:])
-        >>> report.ece_after < report.ece_before
-        True
+        ```python
+        rng = np.random.default_rng(0)
+        labels = rng.integers(0, 2, 400); logits = 6 * (labels - 0.5) + rng.normal(0, 2, 400)
+        report = calibrate(logits[:200], labels[:200], logits[200:], labels[200:])
+        report.ece_after < report.ece_before
+        # -> True
+        ```
     """
     calibration = fit_calibration(fit_logits, fit_labels, method)
     before = _sigmoid(np.asarray(eval_logits, dtype=np.float64))
     after = _sigmoid(calibration.a * np.asarray(eval_logits, dtype=np.float64) + calibration.b)
+    threshold = threshold_for_precision(after, eval_labels, target_precision)
+    # The recommended threshold travels with the mapping it was measured under.
+    calibration = replace(
+        calibration, threshold=threshold, precision=None if threshold is None else float(target_precision)
+    )
     return CalibrationReport(
         calibration=calibration,
         fit_pairs=len(fit_labels),
@@ -200,5 +215,5 @@ def calibrate(
         ece_before=expected_calibration_error(before, eval_labels),
         ece_after=expected_calibration_error(after, eval_labels),
         target_precision=target_precision,
-        suggested_threshold=threshold_for_precision(after, eval_labels, target_precision),
+        suggested_threshold=threshold,
     )

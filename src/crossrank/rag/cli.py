@@ -30,8 +30,10 @@ def settings_from_flags(**flags: Any) -> Any:
     """``RagSettings`` from the flags that were given; everything else from the environment.
 
     Example:
-        >>> settings_from_flags(collection="handbook", top_k=None).collection
-        'handbook'
+        ```python
+        settings_from_flags(collection="handbook", top_k=None).collection
+        # -> 'handbook'
+        ```
     """
     from pydantic import ValidationError
 
@@ -120,10 +122,9 @@ def _print_answer(answer: Any, explain: bool) -> None:
 
     console = Console()
     best = "n/a" if answer.best_probability is None else f"{answer.best_probability:.2f}"
-    colour = {"relevant": "green", "weak": "yellow", "none": "red"}[answer.verdict.value]
-    console.print(
-        f"[bold {colour}]Verdict: {answer.verdict.value}[/] (best relevance {best}, threshold {answer.threshold:.2f})"
-    )
+    colour = {"relevant": "green", "weak": "yellow", "none": "red", "ungated": "yellow"}[answer.verdict.value]
+    gate = "no threshold" if answer.threshold is None else f"threshold {answer.threshold:.2f}, {answer.threshold_source}"
+    console.print(f"[bold {colour}]Verdict: {answer.verdict.value}[/] (best relevance {best}, {gate})")
     if answer.warning:
         console.print(f"[bold yellow]Warning:[/] {answer.warning}")
     if answer.text is not None:
@@ -224,7 +225,9 @@ def ask_command(
     top_n: Annotated[
         int | None, typer.Option(help="Most passages given to the generator (default 4).")
     ] = None,
-    min_probability: Annotated[float | None, typer.Option(help="Relevance threshold (default 0.5).")] = None,
+    min_probability: Annotated[str | None, typer.Option(
+        help="Relevance threshold: a probability, model (the reranker's recommended threshold, the default) "
+        "or none (ungated).")] = None,
     min_relative: Annotated[
         float | None, typer.Option(help="Also require this fraction of the best score.")
     ] = None,

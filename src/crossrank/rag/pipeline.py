@@ -8,9 +8,11 @@
         none     -> no generation; keyword (bm25s) matches over the same corpus, and a plain
                     statement that documents were found but none was relevant enough,
                     with the best score and the threshold
+        ungated  -> (min_probability none) answered, with a warning that nothing was gated
 
-``weak`` means the best passage is below ``min_probability`` but at least
-``weak_min_probability`` (or was kept through ``min_keep``). Every answer carries a
+The threshold is the reranker's recommended one unless the settings name another.
+``weak`` means the best passage is below it but at least ``weak_min_probability``
+(or was kept through ``min_keep``): the policy's weak band, as everywhere in crossrank. Every answer carries a
 ``Trace``: first-stage ranks and scores, rerank scores, how far each passage moved,
 what was dropped and why, and the time of each stage.
 
@@ -19,11 +21,13 @@ between threads, and ``aask`` runs ``ask`` in a bounded thread pool so an event
 loop is never blocked.
 
 Example:
-    >>> from crossrank.settings import RagSettings
-    >>> pipeline = RagPipeline.from_settings(RagSettings(generator="extractive"))  # doctest: +SKIP
-    >>> answer = pipeline.ask("How do I reset my password?")                       # doctest: +SKIP
-    >>> answer.verdict.value, [s.number for s in answer.sources]                    # doctest: +SKIP
-    ('relevant', [1, 2])
+    ```python
+    from crossrank.settings import RagSettings
+    pipeline = RagPipeline.from_settings(RagSettings(generator="extractive"))
+    answer = pipeline.ask("How do I reset my password?")
+    answer.verdict.value, [s.number for s in answer.sources]
+    # -> ('relevant', [1, 2])
+    ```
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from crossrank.policy import RankedDocument, RelevancePolicy, RerankResult, Verdict
+from crossrank.policy import RankedDocument, RerankResult, Verdict
 from crossrank.rag.generate import GenerationError, Generator, Passage, make_generator
 from crossrank.rag.keywords import KeywordHit
 from crossrank.rag.retrieve import Candidate, KeywordFallback, Retriever
@@ -151,7 +155,10 @@ class Answer:
             generation failed.
         fallback: Keyword matches shown when nothing was relevant enough.
         best_probability: The best reranker probability among the candidates.
-        threshold: ``min_probability`` of the gate.
+        threshold: The relevance threshold applied (``None``: ungated).
+        threshold_source: Where it came from: ``model`` (the reranker's recommended
+            threshold), ``fitted`` (``crossrank calibrate`` on your documents), ``user``
+            or ``none``.
         generator: Which generator answered (``local:...``, ``api:...``, ``extractive``).
         trace: The full trace (always recorded; print it with ``--explain``).
     """
@@ -166,7 +173,8 @@ class Answer:
     sources: list[Source]
     fallback: list[KeywordHit]
     best_probability: float | None
-    threshold: float
+    threshold: float | None
+    threshold_source: str
     generator: str
     trace: Trace = field(repr=False)
 
@@ -174,7 +182,9 @@ class Answer:
         """A JSON-ready dict (plain floats, strings, lists).
 
         Example:
-            >>> import json  # json.dumps(answer.to_dict()) always works
+            ```python
+            import json  # json.dumps(answer.to_dict()) always works
+            ```
         """
         out: dict[str, Any] = {
             "question": self.question,
@@ -186,6 +196,7 @@ class Answer:
             "generation_error": self.generation_error,
             "best_probability": self.best_probability,
             "threshold": self.threshold,
+            "threshold_source": self.threshold_source,
             "generator": self.generator,
             "sources": [s.to_dict() for s in self.sources],
             "fallback": [h.to_dict() for h in self.fallback],
@@ -193,29 +204,6 @@ class Answer:
         if include_trace:
             out["trace"] = self.trace.to_dict()
         return out
-
-
-def _weak_band(result: RerankResult, texts: list[str], settings: RagSettings) -> RerankResult:
-    """Turn a ``none`` into ``weak`` when the best passages reach ``weak_min_probability``.
-
-    The passages in the band are kept through the policy's own fail-open floor
-    (``min_keep``), so they come out flagged ``passed=False`` and the verdict is the
-    core's ``weak``: the same meaning as everywhere else in crossrank.
-    """
-    floor = settings.weak_min_probability
-    if result.verdict is not Verdict.NONE or floor is None:
-        return result
-    in_band = sum(1 for d in result.ranked if d.probability >= floor)
-    if in_band == 0:
-        return result
-    policy = RelevancePolicy(
-        top_n=settings.top_n,
-        min_probability=settings.min_probability,
-        min_relative=settings.min_relative,
-        min_keep=min(max(in_band, settings.min_keep), settings.top_n),
-    )
-    scores = [d.score for d in sorted(result.ranked, key=lambda d: d.index)]
-    return policy.apply(result.query, texts, scores)
 
 
 def _trace(
@@ -244,7 +232,8 @@ def _trace(
         )
     policy = {
         **result.policy.to_dict(),
-        "weak_min_probability": settings.weak_min_probability,
+        "threshold": result.gate.threshold,
+        "threshold_source": result.gate.source,
         "on_weak": settings.on_weak,
     }
     return Trace(
@@ -342,7 +331,6 @@ class RagPipeline:
         mark = time.perf_counter()
         texts = [c.text for c in candidates]
         result = self.scorer.rerank(question, texts, settings.policy())
-        result = _weak_band(result, texts, settings)
         timings["rerank"] = (time.perf_counter() - mark) * 1000
 
         sources = [_source(n, doc, candidates[doc.index]) for n, doc in enumerate(result.kept, start=1)]
@@ -361,8 +349,13 @@ class RagPipeline:
         else:
             if verdict is Verdict.WEAK:
                 warning = (
-                    f"Low confidence: no passage reached the relevance threshold {settings.min_probability:.2f} "
+                    f"Low confidence: no passage reached the relevance threshold {result.gate.threshold:.2f} "
                     f"(best {result.best_probability:.2f}); this answer may not be supported by the documents."
+                )
+            elif verdict is Verdict.UNGATED:
+                warning = (
+                    "Ungated: no relevance threshold applied (min_probability is none, or the reranker "
+                    "recommends none), so the passages were not checked for relevance."
                 )
             mark = time.perf_counter()
             try:
@@ -386,13 +379,14 @@ class RagPipeline:
             sources=sources,
             fallback=fallback,
             best_probability=result.best_probability,
-            threshold=settings.min_probability,
+            threshold=result.gate.threshold,
+            threshold_source=result.gate.source,
             generator=self.generator.name,
             trace=_trace(candidates, result, settings, timings),
         )
 
     def _refusal(self, n_candidates: int, result: RerankResult, n_keyword: int) -> str:
-        threshold = self.settings.min_probability
+        threshold = result.gate.threshold or 0.0
         if n_candidates == 0:
             return "The collection is empty: ingest documents first (crossrank ingest PATH)."
         best = result.best_probability or 0.0

@@ -1,8 +1,10 @@
 """The crossrank HTTP service: rerank (Cohere and TEI shapes), answer, health and metrics.
 
 Example:
-    >>> from crossrank.server import ServerSettings, create_app
-    >>> app = create_app(ServerSettings(model="/models/my-reranker", max_batch_size=64))
+    ```python
+    from crossrank.server import ServerSettings, create_app
+    app = create_app(ServerSettings(model="/models/my-reranker", max_batch_size=64))
+    ```
 
 Run it with ``crossrank serve --model /models/my-reranker`` (see docs/server.md).
 

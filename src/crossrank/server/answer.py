@@ -11,10 +11,12 @@ endpoints), reports its health to ``/readyz``, and maps its failures to statuses
   answer: the relevant passages are still worth returning)
 
 Example:
-    >>> from crossrank.settings import RagSettings
-    >>> service = AnswerService(RagSettings(generator="extractive"))
-    >>> service.ready
-    False
+    ```python
+    from crossrank.settings import RagSettings
+    service = AnswerService(RagSettings(generator="extractive"))
+    service.ready
+    # -> False
+    ```
 """
 
 from __future__ import annotations
@@ -78,14 +80,15 @@ class AnswerResponse(BaseModel):
     """The pipeline's answer (see ``crossrank.rag.pipeline.Answer``)."""
 
     question: str
-    verdict: str = Field(description="relevant, weak or none.")
+    verdict: str = Field(description="relevant, weak, none or ungated.")
     answered: bool
     answer: str | None
     warning: str | None
     message: str | None
     generation_error: str | None
     best_probability: float | None
-    threshold: float
+    threshold: float | None = Field(description="The relevance threshold applied (null: ungated).")
+    threshold_source: str = Field(description="user, model (the reranker's recommended threshold), fitted or none.")
     generator: str
     sources: list[AnswerSource]
     fallback: list[KeywordMatch]

@@ -5,10 +5,12 @@ one ``DynamicBatcher``. The model loads in the background at startup, so
 ``/healthz`` answers at once and ``/readyz`` turns ready when the model is in.
 
 Example:
-    >>> from crossrank.server import ServerSettings, create_app
-    >>> app = create_app(ServerSettings(model="/models/my-reranker"))
-    >>> sorted(r.path for r in app.routes if r.path.startswith("/v1"))
-    ['/v1/rerank']
+    ```python
+    from crossrank.server import ServerSettings, create_app
+    app = create_app(ServerSettings(model="/models/my-reranker"))
+    sorted(r.path for r in app.routes if r.path.startswith("/v1"))
+    # -> ['/v1/rerank']
+    ```
 
 Run it with ``crossrank serve`` or any ASGI server:
 ``uvicorn --factory crossrank.server:app_from_env``.
@@ -111,9 +113,11 @@ def _policy_from(settings: ServerSettings, req: CohereRerankRequest) -> Relevanc
         raise LimitExceeded(
             ("body", where), f"min_keep ({min_keep}) must not exceed top_n ({req.top_n})", "value_error"
         )
+    asked = req.min_probability
+    threshold = settings.min_probability if asked is None else (None if asked == "none" else asked)
     return RelevancePolicy(
         top_n=req.top_n,
-        min_probability=settings.min_probability if req.min_probability is None else req.min_probability,
+        min_probability=threshold,
         min_relative=settings.min_relative if req.min_relative is None else req.min_relative,
         min_keep=min_keep,
     )
@@ -173,9 +177,11 @@ def create_app(
             one from the RAG settings when ``settings.answer_enabled``.
 
     Example:
-        >>> app = create_app(ServerSettings(max_batch_size=32, api_key="s3cret"))
-        >>> app.title
-        'crossrank'
+        ```python
+        app = create_app(ServerSettings(max_batch_size=32, api_key="s3cret"))
+        app.title
+        # -> 'crossrank'
+        ```
     """
     settings = settings or ServerSettings()
     longest = max(settings.request_timeout_s, settings.answer_timeout_s if settings.answer_enabled else 0.0)
@@ -365,7 +371,9 @@ def create_app(
         check_limits(settings, body.query, texts, "documents")
         policy = _policy_from(settings, body)
         scores = await score(request, body.query, texts)
-        result: RerankResult = policy.apply(body.query, texts, scores)
+        result: RerankResult = policy.apply(
+            body.query, texts, scores, recommended=state.scorer.recommended_gate if state.scorer else None
+        )
         # The path the client called (/v1/rerank or /v2/rerank: one handler serves both).
         route = getattr(request.scope.get("route"), "path", request.url.path)
         state.metrics.verdicts.labels(endpoint=route, verdict=result.verdict.value).inc()
@@ -391,7 +399,8 @@ def create_app(
                 "model": state.scorer.model_name if state.scorer else None,
             },
             "verdict": result.verdict.value,
-            "threshold": policy.min_probability,
+            "threshold": result.gate.threshold,
+            "threshold_source": result.gate.source,
             "dropped": [
                 {
                     "index": d.index,

@@ -19,16 +19,18 @@ there) or batch one function argument at a time; here a batch is a list of
 variable-size groups and a failing or cancelled group must not take the others down.
 
 Example:
-    >>> import asyncio
-    >>> from crossrank import CrossEncoderScorer
-    >>> async def main():
-    ...     batcher = DynamicBatcher(CrossEncoderScorer(), max_batch_size=32, max_wait_ms=5)
-    ...     await batcher.start()
-    ...     scores = await batcher.submit("capital of France?", ["Paris is the capital of France."])
-    ...     await batcher.stop()
-    ...     return scores[0].probability > 0.5
-    >>> asyncio.run(main())
-    True
+    ```python
+    import asyncio
+    from crossrank import CrossEncoderScorer
+    async def main():
+        batcher = DynamicBatcher(CrossEncoderScorer(), max_batch_size=32, max_wait_ms=5)
+        await batcher.start()
+        scores = await batcher.submit("capital of France?", ["Paris is the capital of France."])
+        await batcher.stop()
+        return scores[0].probability > 0.5
+    asyncio.run(main())
+    # -> True
+    ```
 """
 
 from __future__ import annotations
@@ -117,9 +119,11 @@ class DynamicBatcher:
         on_batch: Called after every batch with its ``BatchStats`` (for metrics).
 
     Example:
-        >>> batcher = DynamicBatcher(CrossEncoderScorer(), max_batch_size=64, max_wait_ms=2)
-        >>> batcher.queue_depth
-        0
+        ```python
+        batcher = DynamicBatcher(CrossEncoderScorer(), max_batch_size=64, max_wait_ms=2)
+        batcher.queue_depth
+        # -> 0
+        ```
     """
 
     def __init__(

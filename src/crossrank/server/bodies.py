@@ -15,8 +15,10 @@ checks every body before FastAPI validates it and answers:
   located 400).
 
 Example:
-    >>> [p.location for p in find_invalid(parse_json(b'{"documents": ["ok", "\\\\ud800"], "top_n": NaN}'))]
-    ['documents[1]', 'top_n']
+    ```python
+    [p.location for p in find_invalid(parse_json(b'{"documents": ["ok", "\\\\ud800"], "top_n": NaN}'))]
+    # -> ['documents[1]', 'top_n']
+    ```
 """
 
 from __future__ import annotations
@@ -125,8 +127,10 @@ def find_invalid(value: Any, limit: int = MAX_REPORTED) -> list[BodyProblem]:
     """Every non-finite number and invalid string in a ``parse_json`` result, in document order.
 
     Example:
-        >>> find_invalid(parse_json(b'{"a": [1, 1e400]}'))[0].location
-        'a[1]'
+        ```python
+        find_invalid(parse_json(b'{"a": [1, 1e400]}'))[0].location
+        # -> 'a[1]'
+        ```
     """
     problems: list[BodyProblem] = []
     for loc, item, is_key in _walk(value):

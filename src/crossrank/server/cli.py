@@ -20,8 +20,10 @@ def settings_from_flags(**flags: Any) -> Any:
     """``ServerSettings`` from the flags that were given; the rest from the environment.
 
     Example:
-        >>> settings_from_flags(port=9000, model=None).port
-        9000
+        ```python
+        settings_from_flags(port=9000, model=None).port
+        # -> 9000
+        ```
     """
     from pydantic import ValidationError
 
@@ -67,8 +69,10 @@ def serve_command(
     max_request_chars: int | None = typer.Option(
         None, help="Characters per request (env CROSSRANK_MAX_REQUEST_CHARS; default 1000000)."
     ),
-    min_probability: float | None = typer.Option(
-        None, help="Default relevance threshold for /v1/rerank (env CROSSRANK_MIN_PROBABILITY; default none)."
+    min_probability: str | None = typer.Option(
+        None,
+        help="Default relevance threshold for /v1/rerank: a probability, model or none "
+        "(env CROSSRANK_MIN_PROBABILITY; default model: the model's recommended threshold).",
     ),
     cache_size: int | None = typer.Option(
         None, help="Score cache entries (env CROSSRANK_CACHE_SIZE; default 0)."

@@ -6,8 +6,10 @@ input problems. Malformed JSON is 400; a well-formed body that breaks the schema
 a limit is 422; a body over ``max_body_bytes`` is 413, refused before it is read.
 
 Example:
-    >>> LimitExceeded(("body", "documents", 3), "too long").location
-    'documents[3]'
+    ```python
+    LimitExceeded(("body", "documents", 3), "too long").location
+    # -> 'documents[3]'
+    ```
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ def location(loc: Sequence[Any]) -> str:
     """``("body", "documents", 3, "text")`` -> ``"documents[3].text"`` (the field a user wrote).
 
     Example:
-        >>> location(("body", "documents", 3, "text"))
-        'documents[3].text'
+        ```python
+        location(("body", "documents", 3, "text"))
+        # -> 'documents[3].text'
+        ```
     """
     parts = [p for p in loc if p != "body"] if len(loc) > 1 else list(loc)
     out = ""
@@ -67,8 +71,10 @@ def encodable(value: Any) -> Any:
     turn a 4xx into a 500.
 
     Example:
-        >>> encodable({"x": [float("nan"), "a\\ud800"]})
-        {'x': ['nan', 'a\\\\ud800']}
+        ```python
+        encodable({"x": [float("nan"), "a\\ud800"]})
+        # -> {'x': ['nan', 'a\\\\ud800']}
+        ```
     """
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)

@@ -6,10 +6,12 @@ the loading thread before it can exit). Listening first means ``/healthz`` clien
 are queued by the kernel from the first second instead of being refused.
 
 Example:
-    >>> sock = listening_socket("127.0.0.1", 0)
-    >>> sock.getsockname()[1] > 0
-    True
-    >>> sock.close()
+    ```python
+    sock = listening_socket("127.0.0.1", 0)
+    sock.getsockname()[1] > 0
+    # -> True
+    sock.close()
+    ```
 """
 
 from __future__ import annotations

@@ -10,11 +10,13 @@ so a log shipper can parse it and a person can still read it. Extra fields are
 passed as ``extra={"fields": {...}}``.
 
 Example:
-    >>> import logging
-    >>> record = logging.makeLogRecord({"name": "crossrank.server", "levelname": "INFO", "msg": "ready",
-    ...                                 "created": 0.0, "fields": {"model": "m"}})
-    >>> JsonFormatter().format(record)
-    '{"ts": "1970-01-01T00:00:00.000Z", "level": "info", "logger": "crossrank.server", "msg": "ready", "model": "m"}'
+    ```python
+    import logging
+    record = logging.makeLogRecord({"name": "crossrank.server", "levelname": "INFO", "msg": "ready",
+                                    "created": 0.0, "fields": {"model": "m"}})
+    JsonFormatter().format(record)
+    # -> '{"ts": "1970-01-01T00:00:00.000Z", "level": "info", "logger": "crossrank.server", "msg": "ready", "model": "m"}'
+    ```
 """
 
 from __future__ import annotations
@@ -60,8 +62,10 @@ def log_config(level: str, *, whole_process: bool = False) -> dict[str, Any]:
     without it the host program's own logging is left alone.
 
     Example:
-        >>> log_config("info")["loggers"]["crossrank"]["level"]
-        'INFO'
+        ```python
+        log_config("info")["loggers"]["crossrank"]["level"]
+        # -> 'INFO'
+        ```
     """
     handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
     loud = level.upper()

@@ -4,10 +4,12 @@ Each app gets its own ``CollectorRegistry`` so several apps in one process (test
 Ray replicas) never clash over metric names.
 
 Example:
-    >>> metrics = ServiceMetrics()
-    >>> metrics.requests.labels(endpoint="/v1/rerank", method="POST", status="200").inc()
-    >>> b"crossrank_http_requests_total" in metrics.render()
-    True
+    ```python
+    metrics = ServiceMetrics()
+    metrics.requests.labels(endpoint="/v1/rerank", method="POST", status="200").inc()
+    b"crossrank_http_requests_total" in metrics.render()
+    # -> True
+    ```
 """
 
 from __future__ import annotations
@@ -72,8 +74,10 @@ def latency_buckets(longest_s: float) -> tuple[float, ...]:
     above it: timed-out requests stay apart from slow ones and out of ``+Inf``.
 
     Example:
-        >>> latency_buckets(30.0)[-4:]
-        (10.0, 25.0, 30.0, 50.0)
+        ```python
+        latency_buckets(30.0)[-4:]
+        # -> (10.0, 25.0, 30.0, 50.0)
+        ```
     """
     buckets = list(_LATENCY_LADDER)
     scale = 10.0

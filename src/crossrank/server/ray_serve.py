@@ -13,10 +13,12 @@ Example:
     $ serve run crossrank.server.ray_serve:build_app model=/models/reranker num_replicas=2
     $ curl -s localhost:8000/v1/rerank -d '{"query": "q", "documents": ["a", "b"]}'
 
-    >>> from ray import serve  # doctest: +SKIP
-    >>> handle = serve.run(build_app({"model": "/models/reranker"}))  # doctest: +SKIP
-    >>> handle.rerank.remote({"query": "q", "documents": ["a"]}).result()["results"][0]["index"]  # doctest: +SKIP
-    0
+    ```python
+    from ray import serve
+    handle = serve.run(build_app({"model": "/models/reranker"}))
+    handle.rerank.remote({"query": "q", "documents": ["a"]}).result()["results"][0]["index"]
+    # -> 0
+    ```
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from ray import serve
 from starlette.requests import Request
 
-from crossrank.policy import RelevancePolicy
+from crossrank.policy import MODEL_THRESHOLD, RelevancePolicy, parse_threshold
 from crossrank.scorer import CrossEncoderScorer
 from crossrank.scores import Score
 
@@ -81,8 +83,10 @@ class RerankDeployment:
             raise ValueError("query must be a non-empty string")
         texts = _texts(body.get("documents"))
         scores = await self.score_groups((query, texts))
-        result = RelevancePolicy(top_n=body.get("top_n"), min_probability=body.get("min_probability")).apply(
-            query, texts, scores
+        asked = body.get("min_probability", MODEL_THRESHOLD)
+        threshold = parse_threshold(MODEL_THRESHOLD if asked is None else asked, "min_probability")
+        result = RelevancePolicy(top_n=body.get("top_n"), min_probability=threshold).apply(
+            query, texts, scores, recommended=self.scorer.recommended_gate
         )
         return {
             "results": [
@@ -90,6 +94,8 @@ class RerankDeployment:
                 for d in result.kept
             ],
             "verdict": result.verdict.value,
+            "threshold": result.gate.threshold,
+            "threshold_source": result.gate.source,
             "meta": {"model": self.scorer.model_name},
         }
 

@@ -7,8 +7,10 @@ a cut connection), and the model work left is one batch slice, so the process ex
 within about ``graceful_shutdown_s`` plus one slice.
 
 Example:
-    >>> from crossrank.server import ServerSettings
-    >>> serve(ServerSettings(model="/models/my-reranker", port=8080))  # doctest: +SKIP
+    ```python
+    from crossrank.server import ServerSettings
+    serve(ServerSettings(model="/models/my-reranker", port=8080))
+    ```
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ def uvicorn_config(
     server's JSON log (see ``crossrank.server.logs.log_config``).
 
     Example:
-        >>> uvicorn_config(ServerSettings(port=9000)).port
-        9000
+        ```python
+        uvicorn_config(ServerSettings(port=9000)).port
+        # -> 9000
+        ```
     """
     return uvicorn.Config(
         app or create_app(settings),

@@ -6,8 +6,10 @@ crossrank's additions (logit, windows, verdict, threshold, dropped documents) ar
 extra fields those clients ignore.
 
 Example:
-    >>> CohereRerankRequest(query="q", documents=["a", {"text": "b", "id": 7}]).texts()
-    ['a', 'b']
+    ```python
+    CohereRerankRequest(query="q", documents=["a", {"text": "b", "id": 7}]).texts()
+    # -> ['a', 'b']
+    ```
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ def is_blank(text: str) -> bool:
     """True when ``text`` has nothing to read: only whitespace and zero-width characters.
 
     Example:
-        >>> is_blank(" \u200b\u2060\ufeff "), is_blank("a\u200b")
-        (True, False)
+        ```python
+        is_blank(" \u200b\u2060\ufeff "), is_blank("a\u200b")
+        # -> (True, False)
+        ```
     """
     return all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in text)
 
@@ -97,11 +101,10 @@ class CohereRerankRequest(BaseModel):
         description="Accepted for Cohere v2 compatibility and ignored: results carry no relevant_spans "
         "(Cohere returns them only for models that find spans).",
     )
-    min_probability: float | None = Field(
+    min_probability: float | Literal["model", "none"] | None = Field(
         default=None,
-        ge=0,
-        le=1,
-        description="crossrank: drop documents below this probability (default: server setting).",
+        description="crossrank: drop documents below this probability; 'model': the model's recommended "
+        "threshold; 'none': ungated; null or absent: the server's setting (CROSSRANK_MIN_PROBABILITY).",
     )
     min_relative: float | None = Field(
         default=None,
@@ -131,6 +134,13 @@ class CohereRerankRequest(BaseModel):
                 raise ValueError(
                     f"documents[{position}] must be a string or an object with a 'text' string, got {got}"
                 )
+        return value
+
+    @field_validator("min_probability")
+    @classmethod
+    def _probability_in_range(cls, value: float | str | None) -> float | str | None:
+        if isinstance(value, float) and not 0.0 <= value <= 1.0:
+            raise ValueError(f"min_probability must be in [0, 1], 'model' or 'none', got {value!r}")
         return value
 
     def texts(self) -> list[str]:
@@ -190,8 +200,14 @@ class CohereRerankResponse(BaseModel):
     id: str = Field(description="Request id (also in the X-Request-Id header).")
     results: list[CohereRerankResult] = Field(description="Kept documents, best first.")
     meta: RerankMeta
-    verdict: Literal["relevant", "weak", "none"] = Field(description="crossrank: relevant, weak or none.")
-    threshold: float | None = Field(description="crossrank: the min_probability applied (null: none).")
+    verdict: Literal["relevant", "weak", "none", "ungated"] = Field(
+        description="crossrank: relevant, weak, none, or ungated (no threshold applied)."
+    )
+    threshold: float | None = Field(description="crossrank: the min_probability applied (null: ungated).")
+    threshold_source: Literal["user", "model", "fitted", "none"] = Field(
+        description="crossrank: where the threshold came from: the request or server setting (user), the "
+        "model's recommended threshold (model), one fitted by crossrank calibrate (fitted), or none."
+    )
     dropped: list[DroppedResult] = Field(
         default_factory=list,
         description="crossrank: every document not in results (below a threshold or beyond top_n), and why.",

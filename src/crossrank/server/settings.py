@@ -6,9 +6,11 @@ serve`` flag (``--max-batch-size``). Flags win over environment variables, which
 over the defaults. The docker-compose files set the same variables.
 
 Example:
-    >>> settings = ServerSettings(model="/models/my-reranker", max_batch_size=64)
-    >>> settings.max_batch_size, settings.port
-    (64, 8080)
+    ```python
+    settings = ServerSettings(model="/models/my-reranker", max_batch_size=64)
+    settings.max_batch_size, settings.port
+    # -> (64, 8080)
+    ```
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crossrank.policy import MODEL_THRESHOLD, ThresholdChoice, parse_threshold
+
 
 class ServerSettings(BaseSettings):
     """What ``crossrank serve`` and ``create_app`` are configured with.
 
     Example:
-        >>> import os
-        >>> os.environ["CROSSRANK_MAX_DOCUMENTS"] = "250"
-        >>> ServerSettings().max_documents
-        250
-        >>> del os.environ["CROSSRANK_MAX_DOCUMENTS"]
+        ```python
+        import os
+        os.environ["CROSSRANK_MAX_DOCUMENTS"] = "250"
+        ServerSettings().max_documents
+        # -> 250
+        del os.environ["CROSSRANK_MAX_DOCUMENTS"]
+        ```
     """
 
     # Empty variables mean "use the default", as in docker-compose.yml (${VAR:-}).
@@ -86,11 +92,10 @@ class ServerSettings(BaseSettings):
     )
 
     # -- the relevance gate (defaults; a request may override) ----------------------
-    min_probability: float | None = Field(
-        default=None,
-        ge=0,
-        le=1,
-        description="Default absolute threshold; empty keeps every document (Cohere behaviour).",
+    min_probability: ThresholdChoice = Field(
+        default=MODEL_THRESHOLD,
+        description="Default absolute threshold: model (the model's recommended threshold, as every crossrank "
+        "surface), a probability, or none (keep every document, Cohere's behaviour; verdict ungated).",
     )
     min_relative: float | None = Field(default=None, ge=0, le=1, description="Default relative threshold.")
     min_keep: int = Field(default=0, ge=0, description="Default fail-open floor of kept documents.")
@@ -103,6 +108,11 @@ class ServerSettings(BaseSettings):
         default=60.0, gt=0, description="An answer not produced by then gets 503."
     )
     readiness_timeout_s: float = Field(default=2.0, gt=0, description="How long /readyz waits for Qdrant.")
+
+    @field_validator("min_probability", mode="before")
+    @classmethod
+    def _threshold(cls, value: object) -> ThresholdChoice:
+        return parse_threshold(value, "min_probability (CROSSRANK_MIN_PROBABILITY)")
 
     @field_validator("api_key", mode="before")
     @classmethod
