@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -123,7 +124,15 @@ def eval_command(
 
 
 def calibrate_command(
-    dataset: Path = typer.Argument(..., help="BEIR-layout folder with labelled queries."),
+    dataset: Path = typer.Argument(
+        ..., help="BEIR-layout folder with labelled queries, or (with --questions) a folder of your documents."
+    ),
+    questions: Path | None = typer.Option(
+        None,
+        help="A .jsonl of questions about DATASET's documents, one {\"question\", \"source\"} per line (source: "
+        "the file that answers it, or null): fits the gate's threshold to your folder.",
+    ),
+    plot: Path = typer.Option(Path("crossrank-gate-sweep.png"), help="With --questions: the sweep plot's PNG."),
     fit_split: str = typer.Option("train", help="qrels split to fit on."),
     eval_split: str = typer.Option("test", help="qrels split to measure ECE and pick the threshold on."),
     model: str | None = typer.Option(None, help="Cross-encoder (path or hub id); default: the shipped model."),
@@ -135,7 +144,13 @@ def calibrate_command(
     save: bool = typer.Option(False, help="Save crossrank_calibration.json beside the model (then applied automatically)."),
     out: Path | None = typer.Option(None, help="Also write the report as JSON here."),
 ) -> None:
-    """Fit temperature or Platt scaling on labelled pairs, report ECE before/after, suggest a threshold."""
+    """Fit temperature or Platt scaling on labelled pairs, report ECE before/after, suggest a threshold.
+
+    With --questions, fit the relevance threshold to a folder of your own documents instead.
+    """
+    if questions is not None:
+        _calibrate_folder(dataset, questions, model, backend, top_k, target_precision, save, out, plot)
+        return
     from crossrank.cli import require_packages
     from crossrank.evaluation.calibration import calibrate, labelled_pairs
     from crossrank.evaluation.evaluate import first_stage_run, select_queries
@@ -174,8 +189,74 @@ def calibrate_command(
         out.write_text(json.dumps({"model": scorer.model_name, **report.to_dict()}, indent=2) + "\n", encoding="utf-8")
         console.print(f"Wrote {out}")
     if save:
-        path = cal.save(scorer.backend.model_path)
-        console.print(f"Saved {path}; scorers of this model now apply it automatically.")
+        # Fitted on the user's own labelled data: surfaces report the threshold as "fitted".
+        path = replace(cal, source="fitted").save(scorer.backend.model_path)
+        console.print(
+            f"Saved {path}; scorers of this model now apply it automatically"
+            + ("" if cal.threshold is None else f" and gate at {cal.threshold:.3f} by default")
+            + "."
+        )
+
+
+def _calibrate_folder(  # type: ignore[no-untyped-def]
+    folder: Path, questions_file: Path, model, backend: str, top_k: int, target_precision: float,
+    save: bool, out: Path | None, plot: Path,
+) -> None:
+    """The folder mode of ``calibrate``: chunks, dense first stage, rerank, per-question sweep."""
+    from crossrank.calibration import Calibration
+    from crossrank.cli import require_packages
+    from crossrank.evaluation.first_stage import dense_run
+    from crossrank.evaluation.gate_fit import fit_gate, load_questions, plot_gate_sweep, question_outcomes
+    from crossrank.evaluation.rerank import rerank_run
+    from crossrank.rag.ingest import read_chunks
+    from crossrank.settings import RagSettings
+
+    if not folder.is_dir():
+        raise typer.BadParameter(f"{folder}: not a folder of documents", param_hint="DATASET")
+    require_packages("matplotlib", "sklearn")
+    labelled = load_questions(questions_file, folder)  # every mistake in the file is reported before any model loads
+    chunks, skipped = read_chunks([folder], RagSettings())
+    for message in skipped:
+        console.print(f"skipped {message}")
+    if len(chunks) < 2:
+        raise typer.BadParameter(f"{folder}: {len(chunks)} chunk(s) of text found; calibrating needs a collection")
+    queries = {f"q{i}": q.question for i, q in enumerate(labelled)}
+    scorer = _scorer(model, backend, None)
+    console.print(f"{len(labelled)} questions over {len(chunks)} chunks: dense top {top_k}, reranked")
+    candidates = dense_run(chunks, queries, k=top_k)
+    reranked = rerank_run(scorer, queries, chunks, candidates, show_progress_bar=True)
+    fit = fit_gate(
+        *question_outcomes(labelled, reranked.probabilities, reranked.logits, candidates),
+        target_precision=target_precision,
+    )
+    auc = "n/a" if fit.auc_probability is None else f"{fit.auc_probability:.3f}"
+    base = "n/a" if fit.auc_first_stage is None else f"{fit.auc_first_stage:.3f}"
+    console.print(
+        f"Answerable vs not ({fit.answerable} of {fit.questions}): ROC AUC {auc} for the reranker's best "
+        f"probability, {base} for the first stage's best cosine."
+    )
+    current = scorer.recommended_gate
+    if current is not None:
+        console.print(f"The model's own threshold: {current.threshold:.3f} ({current.source}).")
+    if fit.threshold is None:
+        console.print(f"No threshold reaches precision {target_precision:.2f} on these questions; nothing to save.")
+    else:
+        console.print(
+            f"Fitted min_probability for precision >= {target_precision:.2f}: {fit.threshold:.3f} "
+            f"(precision {fit.precision:.2f}, recall {fit.recall:.2f} on these questions)"
+        )
+    console.print(f"Wrote {plot_gate_sweep(fit, plot, title=f'Gate sweep: {folder.name}')}")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        body = {"model": scorer.model_name, "folder": str(folder), "chunks": len(chunks), **fit.to_dict()}
+        out.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        console.print(f"Wrote {out}")
+    if save and fit.threshold is not None:
+        # The probability mapping stays the model's; only the recommended threshold is refitted.
+        mapping = scorer.calibration or Calibration()
+        saved = replace(mapping, threshold=fit.threshold, precision=fit.target_precision, source="fitted")
+        path = saved.save(scorer.backend.model_path)
+        console.print(f"Saved {path}; every surface now gates this model at {fit.threshold:.3f} by default (fitted).")
 
 
 def bench_command(

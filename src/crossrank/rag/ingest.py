@@ -165,6 +165,36 @@ def split_document(doc: ParsedDocument, settings: RagSettings) -> list[str]:
     return [chunk for chunk in splitter.split_text(doc.text) if any(ch.isalnum() for ch in chunk)]
 
 
+def read_chunks(
+    paths: Iterable[str | os.PathLike[str]], settings: RagSettings
+) -> tuple[dict[str, str], list[str]]:
+    """Every chunk of the supported files under ``paths``, split as ``ingest`` splits them.
+
+    Returns ``({"<file>#<n>": chunk text}, [one message per skipped file])``: what
+    ``crossrank adapt`` trains on and ``crossrank calibrate --questions`` retrieves from,
+    without a vector store.
+
+    Raises:
+        FileNotFoundError: A path that does not exist.
+
+    Example:
+        ```python
+        chunks, skipped = read_chunks(["docs/"], RagSettings())
+        ```
+    """
+    files, _, unsupported = discover(paths)
+    skipped = [_unsupported(path) for path in unsupported]
+    chunks: dict[str, str] = {}
+    for path in files:
+        try:
+            pieces = split_document(parse_file(path), settings)
+        except ParseError as error:
+            skipped.append(f"{path}: {error}")
+            continue
+        chunks.update({f"{path}#{i}": piece for i, piece in enumerate(pieces)})
+    return chunks, skipped
+
+
 def _fingerprint(path: Path, settings: RagSettings, embedder: Embedder) -> str:
     digest = hashlib.sha256(path.read_bytes())
     digest.update(f"|{settings.chunk_size}|{settings.chunk_overlap}|{embedder.name}".encode())

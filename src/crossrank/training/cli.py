@@ -7,9 +7,17 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
+
+
+def _show_progress() -> None:
+    # Training runs for minutes to hours: its step/loss/rate lines (logger.info) must reach
+    # the terminal, which Python's default WARNING level would hide.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
 
 def train(
@@ -90,9 +98,11 @@ def register(app: typer.Typer) -> None:
     """Add the ``train`` command to the ``crossrank`` CLI.
 
     Example:
-        >>> import typer
-        >>> app = typer.Typer()
-        >>> register(app)
+        ```python
+        import typer
+        app = typer.Typer()
+        register(app)
+        ```
     """
     app.command("train")(train)
     app.command("distil")(distil_command)
@@ -111,11 +121,14 @@ def distil_command(
     learning_rate: float = typer.Option(5e-5),
     max_length: int = typer.Option(192, help="Tokens per (query, passage) pair."),
     checkpoint_every: int = typer.Option(200),
+    seed: int = typer.Option(42, help="Group-order seed; continuing a trained model, pick another to see new groups first."),
 ) -> None:
     """Distil teacher scores into a late-interaction cross-encoder; rerunning resumes from the last checkpoint."""
     from crossrank.training.distil import DistilConfig, distil
     from crossrank.training.groups import load_groups
     from crossrank.training.trainer import default_base_model
+
+    _show_progress()
 
     if not groups.is_file():
         raise FileNotFoundError(f"{groups}: no such groups file; build one with a teacher first")
@@ -130,6 +143,7 @@ def distil_command(
         learning_rate=learning_rate,
         max_length=max_length,
         checkpoint_every=checkpoint_every,
+        seed=seed,
     )
     summary = distil(load_groups(groups), output_dir, base=base_model or default_base_model(), config=config)
     typer.echo(f"distilled {summary.groups} groups in {summary.steps} steps ({summary.seconds:.0f} s): {summary.output_dir}")
@@ -148,24 +162,18 @@ def adapt_command(
     chunk_size: int | None = typer.Option(None, help="Characters per chunk (default: as `crossrank ingest` splits)."),
 ) -> None:
     """Adapt the reranker to your documents without labels: pseudo-queries, mined candidates, teacher scores."""
-    from crossrank.rag.ingest import discover, split_document
-    from crossrank.rag.parse import ParseError, parse_file
+    from crossrank.rag.ingest import read_chunks
     from crossrank.settings import RagSettings
     from crossrank.training.adapt import adapt
     from crossrank.training.distil import DistilConfig
 
-    files, _, unsupported = discover(documents)
-    for path in unsupported:
-        typer.echo(f"skipped {path}: unsupported file type", err=True)
+    _show_progress()
+
     settings = RagSettings() if chunk_size is None else RagSettings(chunk_size=chunk_size, chunk_overlap=chunk_size // 5)
-    passages: dict[str, str] = {}
-    for path in files:
-        try:
-            chunks = split_document(parse_file(path), settings)
-        except ParseError as error:
-            typer.echo(f"skipped {path}: {error}", err=True)
-            continue
-        passages.update({f"{path}#{i}": chunk for i, chunk in enumerate(chunks)})
+    passages, skipped = read_chunks(documents, settings)
+    for message in skipped:
+        typer.echo(f"skipped {message}", err=True)
+    files = {key.rsplit("#", 1)[0] for key in passages}
     config = DistilConfig(epochs=epochs, max_steps=max_steps, batch_queries=batch_queries, learning_rate=learning_rate)
     summary = adapt(passages, output_dir, base=base_model, teacher=teacher, max_queries=max_queries, config=config)
     typer.echo(
