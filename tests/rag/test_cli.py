@@ -21,6 +21,7 @@ def cli(tmp_path: Path, tiny_model_dir: str, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("CROSSRANK_MODEL", tiny_model_dir)
     monkeypatch.setenv("CROSSRANK_DEVICE", "cpu")
     monkeypatch.setenv("CROSSRANK_GENERATOR", "extractive")
+    monkeypatch.setenv("CROSSRANK_MIN_PROBABILITY", "0.5")  # the tiny model recommends no threshold
     monkeypatch.setenv("CROSSRANK_CHUNK_SIZE", "120")
     monkeypatch.setenv("CROSSRANK_CHUNK_OVERLAP", "0")
     monkeypatch.setenv("COLUMNS", "250")  # rich tables: wide enough that no cell is cut

@@ -51,4 +51,10 @@ def test_ray_serve_batches_and_matches_the_scorer(ray_handle, scorer) -> None:
         assert [r["index"] for r in result["results"]] == [1, 0]
         for item in result["results"]:
             assert math.isclose(item["relevance_score"], expected[item["index"]].probability, abs_tol=1e-4)
-        assert result["verdict"] == "relevant"
+        # The tiny test model recommends no threshold, so the default gate applies none and says so.
+        assert result["verdict"] == "ungated" and result["threshold_source"] == "none"
+    query, positive, negative = QA[0]
+    gated = ray_handle.rerank.remote({"query": query, "documents": [negative, positive], "min_probability": 0.5})
+    body = gated.result(timeout_s=120)
+    assert [r["index"] for r in body["results"]] == [1]
+    assert body["verdict"] == "relevant" and (body["threshold"], body["threshold_source"]) == (0.5, "user")
