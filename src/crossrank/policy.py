@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from crossrank.fusion import Fusion, fuse
 from crossrank.scores import Score
@@ -45,7 +45,7 @@ class Verdict(str, Enum):
         return self.value
 
 
-MODEL_THRESHOLD = "model"
+MODEL_THRESHOLD: Final = "model"
 """``min_probability="model"``: gate at the recommended threshold of the model that scored."""
 
 ThresholdChoice = float | Literal["model"] | None
