@@ -7,8 +7,13 @@ do not cover. The same as the CLI walkthrough:
     crossrank ingest docs/
     crossrank ask "How do I use a Qdrant server instead of the embedded store?"
 
-    python examples/docs_folder_rag.py
-    python examples/docs_folder_rag.py --docs ~/my-project/docs --generator extractive
+    python examples/docs_folder_rag.py                       # extractive: quotes the passages it cites
+    python examples/docs_folder_rag.py --generator local     # SmolLM2-135M writes the answer (opt-in)
+    python examples/docs_folder_rag.py --docs ~/my-project/docs
+
+The demo quotes its sources by default: a 135M-parameter local model invents details
+(links, numbers) that its passages do not contain, so it is opt-in here; point
+``--generator api`` at a capable OpenAI-compatible model for written answers.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ def main() -> None:
     parser.add_argument(
         "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
     )
-    parser.add_argument("--generator", choices=["local", "api", "extractive"], default="local")
+    parser.add_argument("--generator", choices=["local", "api", "extractive"], default="extractive")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--question", action="append", help="ask this instead of the built-in questions")
     args = parser.parse_args()
