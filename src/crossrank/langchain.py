@@ -193,16 +193,14 @@ class CrossRankReranker(BaseDocumentCompressor):
         check_query(query)
         texts = self._texts(documents)
         first_stage = self._first_stage(documents)
-        scores = self._scorer.score(query, texts)
-        return self._wrap(documents, self._policy.apply(query, texts, scores, first_stage, self._scorer.recommended_gate))
+        return self._wrap(documents, self._scorer.rerank(query, texts, self._policy, first_stage))
 
     async def arerank_documents(self, documents: Sequence[Document], query: str) -> DocumentRerankResult:
         """Async ``rerank_documents``; the model runs off the event loop."""
         check_query(query)
         texts = self._texts(documents)
         first_stage = self._first_stage(documents)
-        scores = await self._scorer.ascore(query, texts)
-        return self._wrap(documents, self._policy.apply(query, texts, scores, first_stage, self._scorer.recommended_gate))
+        return self._wrap(documents, await self._scorer.arerank(query, texts, self._policy, first_stage))
 
     def compress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None

@@ -237,10 +237,7 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         query_bundle = QueryBundle(query_str) if query_str is not None else query_bundle
         query, texts = self._prepare(nodes, query_bundle)
         with self._traced(nodes, query_bundle, query) as finish:
-            scores = self._scorer.score(query, texts)
-            return finish(
-                self._policy.apply(query, texts, scores, self._first_stage(nodes), self._scorer.recommended_gate)
-            )
+            return finish(self._scorer.rerank(query, texts, self._policy, self._first_stage(nodes)))
 
     async def apostprocess_with_result(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None, query_str: str | None = None
@@ -249,10 +246,7 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         query_bundle = QueryBundle(query_str) if query_str is not None else query_bundle
         query, texts = self._prepare(nodes, query_bundle)
         with self._traced(nodes, query_bundle, query) as finish:
-            scores = await self._scorer.ascore(query, texts)
-            return finish(
-                self._policy.apply(query, texts, scores, self._first_stage(nodes), self._scorer.recommended_gate)
-            )
+            return finish(await self._scorer.arerank(query, texts, self._policy, self._first_stage(nodes)))
 
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None

@@ -149,17 +149,7 @@ class RagSettings(BaseSettings):
             raise ValueError(
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
             )
-        if self.min_keep > self.top_n:
-            raise ValueError(f"min_keep ({self.min_keep}) must not exceed top_n ({self.top_n})")
-        if (
-            isinstance(self.min_probability, float)
-            and self.weak_min_probability is not None
-            and self.weak_min_probability > self.min_probability
-        ):
-            raise ValueError(
-                f"weak_min_probability ({self.weak_min_probability}) must not exceed "
-                f"min_probability ({self.min_probability})"
-            )
+        self.policy()  # the gate's own checks (min_keep vs top_n, the weak band vs the threshold)
         return self
 
     def policy(self) -> RelevancePolicy:

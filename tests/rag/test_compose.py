@@ -60,3 +60,21 @@ def test_every_crossrank_variable_is_a_setting_the_code_reads(
     assert settings.qdrant_url == "http://qdrant:6333"
     assert settings.qdrant_api_key is None and settings.model is None  # "" means the default
     assert settings.generator == "local" and settings.min_probability == "model" and settings.top_k == 30
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"chunk_size": 100, "chunk_overlap": 100}, r"chunk_overlap \(100\) must be smaller than chunk_size \(100\)"),
+        ({"top_n": 2, "min_keep": 3}, r"min_keep \(3\) must not exceed top_n \(2\)"),
+        ({"min_probability": 0.3, "weak_min_probability": 0.4}, r"weak_min_probability \(0.4\) must not exceed"),
+        ({"min_probability": "high"}, "min_probability .CROSSRANK_MIN_PROBABILITY. must be a probability"),
+    ],
+)
+def test_inconsistent_settings_are_refused_with_the_gates_message(values: dict, message: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=message):
+        RagSettings(**values)
+    # A weak band above the model's threshold cannot be checked until the model is known: accepted.
+    assert RagSettings(weak_min_probability=0.9).policy().weak_min_probability == 0.9

@@ -67,6 +67,10 @@ def test_gate_drops_with_reasons_and_verdicts(client: httpx.Client, scorer) -> N
         "/v1/rerank", json={"query": QUERY, "documents": [OFF_TOPIC], "min_probability": 0.9, "min_keep": 1}
     ).json()
     assert weak["verdict"] == "weak" and weak["results"][0]["passed"] is False
+    off = client.post(
+        "/v1/rerank", json={"query": QUERY, "documents": [OFF_TOPIC], "min_probability": "none"}
+    ).json()
+    assert off["verdict"] == "ungated" and off["threshold_source"] == "none" and len(off["results"]) == 1
 
 
 def test_tei_shape(client: httpx.Client, scorer) -> None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from crossrank.policy import RelevancePolicy, RerankResult
+from crossrank.policy import RelevancePolicy, RerankResult, parse_threshold
 from crossrank.scores import Score
 from crossrank.server.batcher import BatcherClosedError, DeadlineExceededError, DynamicBatcher, QueueFullError
 from crossrank.server.bodies import StrictJsonRoute
@@ -114,10 +114,9 @@ def _policy_from(settings: ServerSettings, req: CohereRerankRequest) -> Relevanc
             ("body", where), f"min_keep ({min_keep}) must not exceed top_n ({req.top_n})", "value_error"
         )
     asked = req.min_probability
-    threshold = settings.min_probability if asked is None else (None if asked == "none" else asked)
     return RelevancePolicy(
         top_n=req.top_n,
-        min_probability=threshold,
+        min_probability=settings.min_probability if asked is None else parse_threshold(asked),
         min_relative=settings.min_relative if req.min_relative is None else req.min_relative,
         min_keep=min_keep,
     )
