@@ -47,12 +47,13 @@ def test_cohere_v2_client_with_api_key(server_settings: ServerSettings, scorer) 
 def test_cohere_v2_client_with_priority_and_relevant_spans(server: RunningServer, scorer) -> None:
     # Both are Cohere v2 request fields: accepted and ignored (docs/server.md), never a 422.
     client = cohere.ClientV2(api_key="unused", base_url=server.url)
+    spans = {"mode": "enabled", "threshold": 0.2, "max_spans": 2}
+    if hasattr(cohere, "RerankRelevantSpans"):  # cohere >= 7 has the argument
+        extra: dict = {"relevant_spans": cohere.RerankRelevantSpans(**spans)}
+    else:  # cohere 5.x (what langchain-cohere allows) sends it as an extra body field
+        extra = {"request_options": {"additional_body_parameters": {"relevant_spans": spans}}}
     response = client.rerank(
-        model="rerank-v3.5",
-        query=QUERY,
-        documents=[OFF_TOPIC, ON_TOPIC],
-        priority=3,
-        relevant_spans=cohere.RerankRelevantSpans(mode="enabled", threshold=0.2, max_spans=2),
+        model="rerank-v3.5", query=QUERY, documents=[OFF_TOPIC, ON_TOPIC], priority=3, **extra
     )
     expected = scorer.score(QUERY, [OFF_TOPIC, ON_TOPIC])
     assert [r.index for r in response.results] == [1, 0]

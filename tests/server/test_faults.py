@@ -271,7 +271,7 @@ def test_shutdown_is_bounded_by_its_setting_and_every_reply_is_json(tiny_model_d
             assert response.headers["content-type"].startswith("application/json"), response.text[:200]
             assert response.status_code in (200, 503), response.text[:200]
         assert 503 in [r.status_code for r in responses]
-        assert "shutting down" in [r for r in responses if r.status_code == 503][0].text
+        assert "shutting down" in next(r for r in responses if r.status_code == 503).text
         process.wait(timeout=120)
         # 3 s of grace plus one batch slice and the interpreter's exit; minutes without the bound.
         assert time.monotonic() - signalled < 60
