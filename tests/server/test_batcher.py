@@ -15,6 +15,7 @@ from crossrank.server.batcher import (
     DeadlineExceededError,
     DynamicBatcher,
     QueueFullError,
+    estimated_tokens,
 )
 
 GROUPS = [(q, [pos, neg]) for q, pos, neg in QA[:8]]
@@ -55,6 +56,37 @@ async def test_batches_respect_max_batch_size(scorer) -> None:
     assert sum(s.documents for s in stats) == 9 + sum(len(t) for _, t in GROUPS)
 
 
+async def test_batches_respect_the_token_budget(scorer) -> None:
+    # Long passages fill the token budget long before the document budget: each batch
+    # holds what fits (a passage above the budget on its own), and nothing is lost.
+    stats: list[BatchStats] = []
+    batcher = DynamicBatcher(
+        scorer, max_batch_size=64, max_batch_tokens=200, max_wait_ms=50, on_batch=stats.append
+    )
+    await batcher.start()
+    long = [f"{'password reset steps ' * 8}{n}" for n in range(10)]  # about 45 tokens each
+    huge = "password " * 120  # about 270 tokens: above the whole budget
+    try:
+        results = await asyncio.gather(batcher.submit("q?", long), batcher.submit("reset?", [huge, "short"]))
+    finally:
+        await batcher.stop()
+    assert _close(results[0], scorer.score("q?", long)) and _close(
+        results[1], scorer.score("reset?", [huge, "short"])
+    )
+    assert sum(s.documents for s in stats) == 12
+    per_document = estimated_tokens("q?", long[0])
+    assert per_document * 4 <= 200 < per_document * 5  # so four long passages fit a batch
+    assert max(s.documents for s in stats) <= 4, stats
+    assert len(stats) >= 4, stats  # 10 long passages need three batches, the huge one its own
+
+
+async def test_the_token_estimate_grows_with_the_text() -> None:
+    assert (
+        estimated_tokens("q", "") < estimated_tokens("q", "word " * 10) < estimated_tokens("q", "word " * 100)
+    )
+    assert estimated_tokens("q", "word " * 100) == 3 + 1 + 125
+
+
 async def test_a_big_request_takes_turns_with_small_ones(scorer) -> None:
     # One request of 60 documents and, right after it, three small ones: with slices of 4
     # documents the small ones are answered after a few slices, not after the whole big one.
@@ -81,7 +113,9 @@ async def test_begin_shutdown_answers_the_rest_with_closed_instead_of_scoring_th
     batcher = DynamicBatcher(scorer, max_batch_size=2, max_wait_ms=1, on_batch=stats.append)
     await batcher.start()
     try:
-        pending = asyncio.ensure_future(batcher.submit("q?", [f"{'word ' * 40}password {n}" for n in range(400)]))
+        pending = asyncio.ensure_future(
+            batcher.submit("q?", [f"{'word ' * 40}password {n}" for n in range(400)])
+        )
         while not stats:  # scoring has started
             await asyncio.sleep(0.005)
         batcher.begin_shutdown(0.0)
@@ -197,5 +231,7 @@ async def test_stop_drains_queued_requests(scorer) -> None:
 def test_bad_settings_are_refused(scorer) -> None:
     with pytest.raises(ValueError, match="max_batch_size"):
         DynamicBatcher(scorer, max_batch_size=0)
+    with pytest.raises(ValueError, match="max_batch_tokens"):
+        DynamicBatcher(scorer, max_batch_tokens=0)
     with pytest.raises(ValueError, match="max_wait_ms"):
         DynamicBatcher(scorer, max_wait_ms=-1)

@@ -88,7 +88,9 @@ class AnswerResponse(BaseModel):
     generation_error: str | None
     best_probability: float | None
     threshold: float | None = Field(description="The relevance threshold applied (null: ungated).")
-    threshold_source: str = Field(description="user, model (the reranker's recommended threshold), fitted or none.")
+    threshold_source: str = Field(
+        description="user, model (the reranker's recommended threshold), fitted or none."
+    )
     generator: str
     sources: list[AnswerSource]
     fallback: list[KeywordMatch]

@@ -196,6 +196,7 @@ def create_app(
         state.batcher = DynamicBatcher(
             loaded,
             max_batch_size=settings.max_batch_size,
+            max_batch_tokens=settings.max_batch_tokens,
             max_wait_ms=settings.max_wait_ms,
             max_queue=settings.max_queue,
             on_batch=state.metrics.record_batch,

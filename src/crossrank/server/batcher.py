@@ -7,11 +7,15 @@ for more (up to ``max_batch_size`` documents in all), scores the batch with one
 caller its own scores. While a batch runs, new requests queue up, so under load
 batches fill by themselves and the wait is only paid when idle.
 
-A request with more documents than ``max_batch_size`` is scored in slices of at most
-that many, round-robin with every other request that is waiting: one 1,000-document
-request no longer holds the model for its whole length while small requests time out
-behind it, a caller who left stops costing model time at the next slice, and a
-shutdown waits for at most one slice (``begin_shutdown``).
+A batch holds at most ``max_batch_size`` documents and at most ``max_batch_tokens``
+tokens (query plus passage per document, estimated from characters: see
+``estimated_tokens``). A request bigger than that is scored in slices that fit,
+round-robin with every other request that is waiting: one 1,000-document request no
+longer holds the model for its whole length while small requests time out behind it,
+a batch of long passages costs about as much model time as a batch of short ones (so
+how long a turn takes does not depend on who sent what), a caller who left stops
+costing model time at the next slice, and a shutdown waits for at most one slice
+(``begin_shutdown``).
 
 Hand-written because the batching libraries on PyPI either own the model call
 (Ray Serve's ``@serve.batch``, which ``crossrank.server.ray_serve`` uses when Ray is
@@ -50,6 +54,29 @@ if TYPE_CHECKING:  # the server imports the scoring stack only when it loads the
 
 log = logging.getLogger("crossrank.server")
 
+# WordPiece and BPE vocabularies average 4-5 characters a token on English prose; 4 errs
+# on the side of more tokens, so a batch's real size stays under its budget.
+CHARS_PER_TOKEN = 4
+# [CLS] and two [SEP] around a (query, passage) pair.
+PAIR_SPECIAL_TOKENS = 3
+
+
+def estimated_tokens(query: str, text: str) -> int:
+    """Model tokens one (query, passage) pair costs, estimated from its characters.
+
+    An estimate, not the tokenizer's count, because it is computed on the event loop for
+    every document of every request: tokenizing a 1,000-document request there would
+    stall every other request for tens of milliseconds. Windows of a long passage repeat
+    the query, which the estimate ignores; ``max_batch_tokens`` leaves room for it.
+
+    Example:
+        ```python
+        estimated_tokens("capital of France?", "Paris is the capital of France.")
+        # -> 16
+        ```
+    """
+    return PAIR_SPECIAL_TOKENS + -(-len(query) // CHARS_PER_TOKEN) + -(-len(text) // CHARS_PER_TOKEN)
+
 
 class QueueFullError(Exception):
     """The batch queue holds ``max_queue`` requests already; the caller should retry later (429)."""
@@ -86,11 +113,24 @@ class _Pending:
     deadline: float | None = None  # time.perf_counter() after which nobody waits for the scores
     enqueued: float = field(default_factory=time.perf_counter)
     scores: list[Score] = field(default_factory=list)  # of the slices scored so far, in order
+    tokens: list[int] = field(default_factory=list)  # estimated_tokens of each document
+
+    def __post_init__(self) -> None:
+        if not self.tokens:
+            # A non-string is costed as empty: the scorer then refuses it with its position.
+            self.tokens = [
+                estimated_tokens(self.query, text if isinstance(text, str) else "") for text in self.texts
+            ]
 
     @property
     def remaining(self) -> int:
         """Documents not scored yet."""
         return len(self.texts) - len(self.scores)
+
+    @property
+    def remaining_tokens(self) -> int:
+        """Estimated tokens of the documents not scored yet."""
+        return sum(self.tokens[len(self.scores) :])
 
     def withdrawn(self, now: float) -> bool:
         """Nobody will read this request's scores: its caller left, or its deadline passed.
@@ -102,7 +142,9 @@ class _Pending:
         if self.future.done():
             return True
         if self.deadline is not None and now >= self.deadline:
-            self.future.set_exception(DeadlineExceededError("the request's deadline passed before it was scored"))
+            self.future.set_exception(
+                DeadlineExceededError("the request's deadline passed before it was scored")
+            )
             return True
         return False
 
@@ -114,6 +156,8 @@ class DynamicBatcher:
         scorer: The shared scorer; batches run in its bounded executor.
         max_batch_size: Most documents in one model call. A request larger than this
             is scored in slices of this size, taking turns with the other requests.
+        max_batch_tokens: Most tokens (estimated, query and passage) in one model call;
+            ``None`` for no token budget. A single document above it is scored alone.
         max_wait_ms: How long the first request of a batch waits for others.
         max_queue: Most requests waiting; ``submit`` raises ``QueueFullError`` beyond it.
         on_batch: Called after every batch with its ``BatchStats`` (for metrics).
@@ -131,18 +175,22 @@ class DynamicBatcher:
         scorer: CrossEncoderScorer,
         *,
         max_batch_size: int = 64,
+        max_batch_tokens: int | None = 16_384,
         max_wait_ms: float = 5.0,
         max_queue: int = 256,
         on_batch: Callable[[BatchStats], None] | None = None,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        if max_batch_tokens is not None and max_batch_tokens < 1:
+            raise ValueError(f"max_batch_tokens must be >= 1 or None, got {max_batch_tokens}")
         if max_wait_ms < 0:
             raise ValueError(f"max_wait_ms must be >= 0, got {max_wait_ms}")
         if max_queue < 1:
             raise ValueError(f"max_queue must be >= 1, got {max_queue}")
         self.scorer = scorer
         self.max_batch_size = max_batch_size
+        self.max_batch_tokens = max_batch_tokens
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_queue = max_queue
         self._on_batch = on_batch
@@ -184,7 +232,8 @@ class DynamicBatcher:
         if self._shutdown_timer is None:
             loop = asyncio.get_running_loop()
             self._shutdown_timer = loop.call_later(
-                max(0.0, grace_s), lambda: self._fail_waiting(BatcherClosedError("the server is shutting down"))
+                max(0.0, grace_s),
+                lambda: self._fail_waiting(BatcherClosedError("the server is shutting down")),
             )
 
     async def stop(self, drain: bool = True, timeout: float | None = None) -> None:
@@ -259,32 +308,44 @@ class DynamicBatcher:
             first = await self._next_live(None)
             assert first is not None
             self._active.append(first)
-            documents = first.remaining
+            documents, tokens = first.remaining, first.remaining_tokens
             deadline = time.perf_counter() + self.max_wait_s
-            while documents < self.max_batch_size:
+            while documents < self.max_batch_size and (
+                self.max_batch_tokens is None or tokens < self.max_batch_tokens
+            ):
                 item = await self._next_live(deadline - time.perf_counter())
                 if item is None:
                     break
                 self._active.append(item)
                 documents += item.remaining
+                tokens += item.remaining_tokens
         else:
             # Work is waiting already: take in new arrivals without waiting, so they get a turn now.
             while (item := await self._next_live(0)) is not None:
                 self._active.append(item)
 
     def _slices(self) -> list[tuple[_Pending, int, int]]:
-        """This batch: up to ``max_batch_size`` documents, a slice of each request in turn order."""
+        """This batch: a slice of each request in turn order, within the document and token budgets."""
         now = time.perf_counter()
         # Checked again: admitting waited up to max_wait_ms, and callers may have left since.
         self._active = deque(p for p in self._active if not p.withdrawn(now))
-        budget, slices = self.max_batch_size, []
+        documents_left = self.max_batch_size
+        tokens_left = self.max_batch_tokens if self.max_batch_tokens is not None else float("inf")
+        slices: list[tuple[_Pending, int, int]] = []
         for pending in self._active:
-            if budget <= 0:
+            start = stop = len(pending.scores)
+            while stop < len(pending.texts) and documents_left > 0:
+                cost = pending.tokens[stop]
+                # A document above the whole budget still gets a batch: its own.
+                if cost > tokens_left and (slices or stop > start):
+                    break
+                tokens_left -= cost
+                documents_left -= 1
+                stop += 1
+            if stop > start or not pending.texts:  # an empty request is answered by an empty slice
+                slices.append((pending, start, stop))
+            if documents_left <= 0 or tokens_left <= 0 or stop < len(pending.texts):
                 break
-            start = len(pending.scores)
-            take = min(pending.remaining, budget)
-            slices.append((pending, start, start + take))
-            budget -= take
         return slices
 
     async def _work(self) -> None:
@@ -301,7 +362,9 @@ class DynamicBatcher:
             # Requests still unfinished go to the back of the line, behind those that waited.
             served = {id(p) for p, _, _ in slices}
             unfinished = [p for p in self._active if p.remaining and not p.future.done()]
-            self._active = deque([p for p in unfinished if id(p) not in served] + [p for p in unfinished if id(p) in served])
+            self._active = deque(
+                [p for p in unfinished if id(p) not in served] + [p for p in unfinished if id(p) in served]
+            )
 
     async def _run_batch(self, slices: list[tuple[_Pending, int, int]]) -> None:
         started = time.perf_counter()

@@ -41,7 +41,9 @@ def settings_from_flags(**flags: Any) -> Any:
 
 def serve_command(
     model: str | None = typer.Option(None, help="Reranker directory or hub id (env CROSSRANK_MODEL)."),
-    backend: str | None = typer.Option(None, help="auto (onnx int8 on a CPU, torch on a GPU), onnx or torch (env CROSSRANK_BACKEND)."),
+    backend: str | None = typer.Option(
+        None, help="auto (onnx int8 on a CPU, torch on a GPU), onnx or torch (env CROSSRANK_BACKEND)."
+    ),
     device: str | None = typer.Option(None, help="auto, cpu, cuda, mps (env CROSSRANK_DEVICE)."),
     host: str | None = typer.Option(None, help="Interface to bind (env CROSSRANK_HOST; default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (env CROSSRANK_PORT; default 8080)."),
@@ -50,6 +52,10 @@ def serve_command(
     ),
     max_batch_size: int | None = typer.Option(
         None, help="Most documents per shared model batch (env CROSSRANK_MAX_BATCH_SIZE; default 64)."
+    ),
+    max_batch_tokens: int | None = typer.Option(
+        None,
+        help="Most estimated tokens per shared model batch (env CROSSRANK_MAX_BATCH_TOKENS; default 16384).",
     ),
     max_wait_ms: float | None = typer.Option(
         None, help="How long a batch waits for more requests (env CROSSRANK_MAX_WAIT_MS; default 5)."
@@ -95,6 +101,7 @@ def serve_command(
         port=port,
         api_key=api_key,
         max_batch_size=max_batch_size,
+        max_batch_tokens=max_batch_tokens,
         max_wait_ms=max_wait_ms,
         max_queue=max_queue,
         request_timeout_s=request_timeout_s,

@@ -93,6 +93,6 @@ def serve(settings: ServerSettings | None = None, sock: socket.socket | None = N
     sock = sock or listening_socket(settings.host, settings.port)
     own_the_process()
     app = create_app(settings)
-    NotifyingServer(uvicorn_config(settings, app, whole_process=True), app.state.crossrank.request_shutdown).run(
-        sockets=[sock]
-    )
+    NotifyingServer(
+        uvicorn_config(settings, app, whole_process=True), app.state.crossrank.request_shutdown
+    ).run(sockets=[sock])

@@ -43,7 +43,10 @@ class ServerSettings(BaseSettings):
     model: str | None = Field(
         default=None, description="Reranker: local directory or hub id; empty for the shipped default."
     )
-    backend: str = Field(default="auto", description="Scoring backend: auto (onnx int8 on a CPU, torch on a GPU), onnx or torch.")
+    backend: str = Field(
+        default="auto",
+        description="Scoring backend: auto (onnx int8 on a CPU, torch on a GPU), onnx or torch.",
+    )
     device: str = Field(default="auto", description="Device: auto, cpu, cuda, mps.")
     batch_size: int | None = Field(
         default=None, ge=1, description="Windows per model call; empty for the backend default."
@@ -67,6 +70,12 @@ class ServerSettings(BaseSettings):
     # -- dynamic batching -----------------------------------------------------------
     max_batch_size: int = Field(
         default=64, ge=1, description="Most documents merged into one model batch across concurrent requests."
+    )
+    max_batch_tokens: int = Field(
+        default=16_384,
+        ge=1,
+        description="Most tokens (query + passage, estimated at 4 characters a token) in one model batch; "
+        "bounds how long one turn of the model takes however long the passages are.",
     )
     max_wait_ms: float = Field(
         default=5.0, ge=0, description="How long the first request of a batch waits for company."
