@@ -89,7 +89,10 @@ class RagSettings(BaseSettings):
     model: str | None = Field(
         default=None, description="Reranker: local directory or hub id; empty: the shipped default."
     )
-    backend: str = Field(default="auto", description="Scoring backend: auto (onnx int8 on a CPU, torch on a GPU), onnx or torch.")
+    backend: str = Field(
+        default="auto",
+        description="Scoring backend: auto (onnx int8 on a CPU, torch on a GPU), onnx or torch.",
+    )
     device: str = Field(default="auto", description="Device: auto, cpu, cuda, mps.")
     top_n: int = Field(default=4, ge=1, description="Most passages handed to the generator.")
     min_probability: ThresholdChoice = Field(
@@ -115,7 +118,9 @@ class RagSettings(BaseSettings):
 
     # -- generation -----------------------------------------------------------------
     generator: GeneratorKind = Field(
-        default="local", description="local (SmolLM2 GGUF), api (OpenAI-compatible), extractive."
+        default="extractive",
+        description="extractive (quoted passages with citations), local (SmolLM2 GGUF, opt-in: a 135M model "
+        "can state what its passages do not say), api (OpenAI-compatible).",
     )
     generator_model: str | None = Field(
         default=None,

@@ -59,7 +59,7 @@ def test_every_crossrank_variable_is_a_setting_the_code_reads(
     settings = RagSettings()  # the values compose passes validate, and are the ones used
     assert settings.qdrant_url == "http://qdrant:6333"
     assert settings.qdrant_api_key is None and settings.model is None  # "" means the default
-    assert settings.generator == "local" and settings.min_probability == "model" and settings.top_k == 30
+    assert settings.generator == "extractive" and settings.min_probability == "model" and settings.top_k == 30
 
 
 @pytest.mark.parametrize(

