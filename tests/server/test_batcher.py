@@ -80,7 +80,7 @@ async def test_batches_respect_the_token_budget(scorer) -> None:
     assert len(stats) >= 4, stats  # 10 long passages need three batches, the huge one its own
 
 
-async def test_the_token_estimate_grows_with_the_text() -> None:
+def test_the_token_estimate_grows_with_the_text() -> None:
     assert (
         estimated_tokens("q", "") < estimated_tokens("q", "word " * 10) < estimated_tokens("q", "word " * 100)
     )

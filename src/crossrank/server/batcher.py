@@ -113,14 +113,13 @@ class _Pending:
     deadline: float | None = None  # time.perf_counter() after which nobody waits for the scores
     enqueued: float = field(default_factory=time.perf_counter)
     scores: list[Score] = field(default_factory=list)  # of the slices scored so far, in order
-    tokens: list[int] = field(default_factory=list)  # estimated_tokens of each document
+    tokens: list[int] = field(init=False)  # estimated_tokens of each document
 
     def __post_init__(self) -> None:
-        if not self.tokens:
-            # A non-string is costed as empty: the scorer then refuses it with its position.
-            self.tokens = [
-                estimated_tokens(self.query, text if isinstance(text, str) else "") for text in self.texts
-            ]
+        # A non-string is costed as empty: the scorer then refuses it with its position.
+        self.tokens = [
+            estimated_tokens(self.query, text if isinstance(text, str) else "") for text in self.texts
+        ]
 
     @property
     def remaining(self) -> int:
@@ -191,6 +190,7 @@ class DynamicBatcher:
         self.scorer = scorer
         self.max_batch_size = max_batch_size
         self.max_batch_tokens = max_batch_tokens
+        self._token_budget = float("inf") if max_batch_tokens is None else float(max_batch_tokens)
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_queue = max_queue
         self._on_batch = on_batch
@@ -310,9 +310,7 @@ class DynamicBatcher:
             self._active.append(first)
             documents, tokens = first.remaining, first.remaining_tokens
             deadline = time.perf_counter() + self.max_wait_s
-            while documents < self.max_batch_size and (
-                self.max_batch_tokens is None or tokens < self.max_batch_tokens
-            ):
+            while documents < self.max_batch_size and tokens < self._token_budget:
                 item = await self._next_live(deadline - time.perf_counter())
                 if item is None:
                     break
@@ -330,7 +328,7 @@ class DynamicBatcher:
         # Checked again: admitting waited up to max_wait_ms, and callers may have left since.
         self._active = deque(p for p in self._active if not p.withdrawn(now))
         documents_left = self.max_batch_size
-        tokens_left = self.max_batch_tokens if self.max_batch_tokens is not None else float("inf")
+        tokens_left = self._token_budget
         slices: list[tuple[_Pending, int, int]] = []
         for pending in self._active:
             start = stop = len(pending.scores)
