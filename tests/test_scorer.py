@@ -39,9 +39,21 @@ def test_relevant_passage_ranks_first_and_clears_threshold(scorer):
 @pytest.mark.parametrize(
     ("query", "relevant", "irrelevant"),
     [
-        ("What food do giant pandas live on?", "Pandas feed almost entirely on bamboo.", "The stock exchange closed."),
-        ("Which language do people speak in Brazil?", "Brazilians speak Portuguese.", "A violin has four strings."),
-        ("How tall is the Eiffel Tower in Paris?", "The Eiffel Tower is 330 metres high.", "Bees collect nectar."),
+        (
+            "What food do giant pandas live on?",
+            "Pandas feed almost entirely on bamboo.",
+            "The stock exchange closed.",
+        ),
+        (
+            "Which language do people speak in Brazil?",
+            "Brazilians speak Portuguese.",
+            "A violin has four strings.",
+        ),
+        (
+            "How tall is the Eiffel Tower in Paris?",
+            "The Eiffel Tower is 330 metres high.",
+            "Bees collect nectar.",
+        ),
     ],
 )
 def test_unseen_paraphrases_are_ordered_like_a_real_reranker(scorer, query, relevant, irrelevant):
@@ -73,9 +85,15 @@ def test_matches_sentence_transformers_predict(tiny_model_dir, scorer):
 
 def test_output_keeps_input_order_whatever_the_batching(tiny_model_dir):
     docs = [f"{'word ' * n}passwords and logins" for n in (30, 2, 17, 0, 9, 44, 5)]
-    one = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", batch_size=1).score(PASSWORD_Q, docs)
-    many = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", batch_size=4).score(PASSWORD_Q, docs)
-    reversed_scores = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", batch_size=4).score(PASSWORD_Q, docs[::-1])
+    one = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", batch_size=1).score(
+        PASSWORD_Q, docs
+    )
+    many = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", batch_size=4).score(
+        PASSWORD_Q, docs
+    )
+    reversed_scores = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", batch_size=4).score(
+        PASSWORD_Q, docs[::-1]
+    )
     np.testing.assert_allclose([s.logit for s in one], [s.logit for s in many], atol=1e-4)
     np.testing.assert_allclose([s.logit for s in many], [s.logit for s in reversed_scores[::-1]], atol=1e-4)
 
@@ -96,9 +114,15 @@ def test_score_many_matches_per_query_scoring(scorer):
 def test_long_document_is_windowed_not_truncated(tiny_model_dir):
     filler = " ".join([FILLER] * 3)
     doc = filler + " To recover a forgotten password click 'Forgot Password' on the login screen."
-    by_max = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", max_length=64, aggregation="max")
-    by_first = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", max_length=64, aggregation="first")
-    by_mean = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", max_length=64, aggregation="mean")
+    by_max = CrossEncoderScorer(
+        tiny_model_dir, backend="torch", device="cpu", max_length=64, aggregation="max"
+    )
+    by_first = CrossEncoderScorer(
+        tiny_model_dir, backend="torch", device="cpu", max_length=64, aggregation="first"
+    )
+    by_mean = CrossEncoderScorer(
+        tiny_model_dir, backend="torch", device="cpu", max_length=64, aggregation="mean"
+    )
     assert by_max.score(PASSWORD_Q, [filler])[0].probability < 0.5  # the filler alone is not relevant
     best, first, mean = (s.score(PASSWORD_Q, [doc])[0] for s in (by_max, by_first, by_mean))
     assert best.windows > 3 and best.windows == first.windows == mean.windows
@@ -110,7 +134,9 @@ def test_long_document_is_windowed_not_truncated(tiny_model_dir):
 
 
 def test_windows_overlap_so_an_answer_on_a_boundary_is_seen(tiny_model_dir):
-    scorer = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", max_length=48, window_overlap=16)
+    scorer = CrossEncoderScorer(
+        tiny_model_dir, backend="torch", device="cpu", max_length=48, window_overlap=16
+    )
     filler = FILLER + " " + FILLER + " "
     assert scorer.score(PASSWORD_Q, [filler])[0].probability < 0.5  # the filler alone is not relevant
     for cut in range(0, 40, 7):
@@ -121,7 +147,9 @@ def test_windows_overlap_so_an_answer_on_a_boundary_is_seen(tiny_model_dir):
 def test_a_pairs_score_does_not_depend_on_the_other_queries_in_the_batch(tiny_model_dir):
     # The window overlap depends on the query's length; a long query scored in the same
     # call must not change the windows, and so the score, of a short query's long document.
-    scorer = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", max_length=48, window_overlap=16)
+    scorer = CrossEncoderScorer(
+        tiny_model_dir, backend="torch", device="cpu", max_length=48, window_overlap=16
+    )
     doc = FILLER + " Click 'Forgot Password' on the login screen. " + FILLER
     alone = scorer.score(PASSWORD_Q, [doc])[0]
     long_query = "please tell me in detail which steps to follow: " + PASSWORD_Q
@@ -141,6 +169,15 @@ def test_cache_counts_hits_and_returns_the_same_scores(tiny_model_dir):
     assert [s.logit for s in first] == [s.logit for s in again]
     cached.score("another query", ["x", "y"])
     assert cached.cache_info().size == 4  # bounded: least recently used entry evicted
+
+
+def test_scoring_past_the_cache_leaves_it_and_its_counters_alone(tiny_model_dir):
+    cached = CrossEncoderScorer(tiny_model_dir, backend="torch", device="cpu", cache_size=8)
+    first = cached.score(PASSWORD_Q, PASSWORD_DOCS)
+    before = cached.cache_info()
+    fresh = cached.score_many([(PASSWORD_Q, PASSWORD_DOCS), ("unseen query", ["z"])], use_cache=False)
+    assert cached.cache_info() == before  # no hit counted, no miss, nothing stored
+    assert [s.logit for s in fresh[0]] == pytest.approx([s.logit for s in first], abs=1e-5)
 
 
 def test_duplicate_and_odd_documents_are_all_scored(scorer):
@@ -190,7 +227,13 @@ def test_score_many_names_the_bad_group(scorer):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"aggregation": "median"}, {"batch_size": 0}, {"max_length": 4}, {"max_length": 100000}, {"window_overlap": -1}],
+    [
+        {"aggregation": "median"},
+        {"batch_size": 0},
+        {"max_length": 4},
+        {"max_length": 100000},
+        {"window_overlap": -1},
+    ],
 )
 def test_invalid_settings_raise_at_construction(tiny_model_dir, kwargs):
     with pytest.raises(ValueError):
@@ -209,7 +252,9 @@ def test_rerank_gates_relevant_and_irrelevant_queries(scorer):
     assert unrelated.best_probability is not None and unrelated.best_probability < 0.5
 
     weak = scorer.rerank(
-        "What is the distance to the Andromeda galaxy?", PASSWORD_DOCS, RelevancePolicy(min_probability=0.5, min_keep=1)
+        "What is the distance to the Andromeda galaxy?",
+        PASSWORD_DOCS,
+        RelevancePolicy(min_probability=0.5, min_keep=1),
     )
     assert weak.verdict is Verdict.WEAK and len(weak.kept) == 1 and not weak.kept[0].passed
 
@@ -230,7 +275,9 @@ def test_concurrent_first_loads_share_one_instance(base_model_dir, tmp_path):
     fresh = shutil.copytree(base_model_dir, tmp_path / "fresh-model")  # a model nobody has loaded yet
     before = len(loaded_backends())
     loaded: list[object] = []
-    threads = [threading.Thread(target=lambda: loaded.append(load_backend(fresh, device="cpu"))) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: loaded.append(load_backend(fresh, device="cpu"))) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -276,7 +323,9 @@ async def test_async_paths_match_sync_and_leave_the_event_loop_free(scorer):
     done.set()
     await tick_task
     assert ticks_during > 1  # the loop kept running other coroutines while the model worked
-    np.testing.assert_allclose([s.logit for s in scores], [s.logit for s in scorer.score(PASSWORD_Q, docs)], atol=1e-4)
+    np.testing.assert_allclose(
+        [s.logit for s in scores], [s.logit for s in scorer.score(PASSWORD_Q, docs)], atol=1e-4
+    )
     many = await scorer.ascore_many([(PASSWORD_Q, PASSWORD_DOCS)])
     assert len(many[0]) == 3
     result = await scorer.arerank(PASSWORD_Q, PASSWORD_DOCS, RelevancePolicy(top_n=1))
@@ -304,7 +353,9 @@ def test_two_label_model_reports_softmax_of_the_positive_class(base_model_dir, t
     reference = CrossEncoder(str(tmp_path / "two"), device="cpu").predict(
         [(PASSWORD_Q, d) for d in PASSWORD_DOCS], apply_softmax=True
     )
-    scores = CrossEncoderScorer(str(tmp_path / "two"), backend="torch", device="cpu").score(PASSWORD_Q, PASSWORD_DOCS)
+    scores = CrossEncoderScorer(str(tmp_path / "two"), backend="torch", device="cpu").score(
+        PASSWORD_Q, PASSWORD_DOCS
+    )
     np.testing.assert_allclose([s.probability for s in scores], reference[:, 1], atol=1e-5)
     np.testing.assert_allclose([s.probability for s in scores], [sigmoid(s.logit) for s in scores], atol=1e-9)
 
@@ -318,7 +369,9 @@ def test_probability_head_is_not_squashed_twice(base_model_dir, tmp_path):
         model.model.classifier.weight.zero_()
         model.model.classifier.bias.fill_(0.7)
     model.save_pretrained(str(tmp_path / "prob"))
-    scores = CrossEncoderScorer(str(tmp_path / "prob"), backend="torch", device="cpu").score(PASSWORD_Q, PASSWORD_DOCS)
+    scores = CrossEncoderScorer(str(tmp_path / "prob"), backend="torch", device="cpu").score(
+        PASSWORD_Q, PASSWORD_DOCS
+    )
     assert [round(s.probability, 5) for s in scores] == [0.7, 0.7, 0.7]
     assert scores[0].logit == pytest.approx(math.log(0.7 / 0.3), abs=1e-5)
 

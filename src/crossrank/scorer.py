@@ -134,7 +134,9 @@ class CrossEncoderScorer:
             device_name = resolve_device(device)
             engine = resolve_backend(backend, device_name)
             resolved = resolve_model(model)
-            self._backend: Backend = load_backend(resolved, backend=engine, device=device_name, options=backend_options)
+            self._backend: Backend = load_backend(
+                resolved, backend=engine, device=device_name, options=backend_options
+            )
             # The shared backend keeps the name its first loader used (a path, say); this
             # scorer reports the name its own caller gave.
             self._model_name = resolved.name
@@ -147,7 +149,9 @@ class CrossEncoderScorer:
             self._backend = backend
             self._model_name = backend.model_name
         else:
-            raise TypeError(f"backend must be a name ('auto', 'onnx', 'torch') or a Backend, got {backend!r:.80}")
+            raise TypeError(
+                f"backend must be a name ('auto', 'onnx', 'torch') or a Backend, got {backend!r:.80}"
+            )
         limit = self._backend.model_max_length
         if max_length is not None and not (8 <= max_length <= limit):
             raise ValueError(f"max_length must be between 8 and the model's limit {limit}, got {max_length}")
@@ -249,10 +253,12 @@ class CrossEncoderScorer:
                 [encoded.input_ids[i] for i in idx], None if types is None else [types[i] for i in idx]
             )
             window_logits[idx] = self._raw_to_logits(raw)
-        logits, windows = aggregate_windows(window_logits, encoded.pair_of_window, len(pairs), self.aggregation)
+        logits, windows = aggregate_windows(
+            window_logits, encoded.pair_of_window, len(pairs), self.aggregation
+        )
         return list(zip(logits, windows))
 
-    def score_many(self, groups: Sequence[QueryGroup]) -> list[list[Score]]:
+    def score_many(self, groups: Sequence[QueryGroup], *, use_cache: bool = True) -> list[list[Score]]:
         """Score several ``(query, documents)`` groups in one batched pass.
 
         Windows of all groups are pooled, sorted by length and batched together, so
@@ -260,6 +266,8 @@ class CrossEncoderScorer:
 
         Args:
             groups: ``(query, texts)`` pairs.
+            use_cache: ``False`` runs the model on every pair and leaves the score cache
+                and its counters untouched (a warm-up or a timing run).
 
         Returns:
             For each group, one ``Score`` per text, in input order.
@@ -283,7 +291,9 @@ class CrossEncoderScorer:
         for g, group in enumerate(groups):
             if not (isinstance(group, (tuple, list)) and len(group) == 2):
                 raise TypeError(f"groups[{g}] must be a (query, texts) pair, got {type(group).__name__}")
-            checked.append((check_query(group[0], f"groups[{g}] query"), check_texts(group[1], f"groups[{g}] texts")))
+            checked.append(
+                (check_query(group[0], f"groups[{g}] query"), check_texts(group[1], f"groups[{g}] texts"))
+            )
 
         keys = [[text_key(self.model_name, q, t) for t in texts] for q, texts in checked]
         results: dict[tuple[str, str, str], tuple[float, int]] = {}
@@ -292,7 +302,7 @@ class CrossEncoderScorer:
             for text, key in zip(texts, group_keys):
                 if key in results or key in todo:
                     continue
-                hit = self._cache.get(key)
+                hit = self._cache.get(key) if use_cache else None
                 if hit is not None:
                     results[key] = hit
                 else:
@@ -300,10 +310,15 @@ class CrossEncoderScorer:
         if todo:
             for key, value in zip(todo, self._logits_for_pairs(list(todo.values()))):
                 results[key] = value
-                self._cache.put(key, value)
+                if use_cache:
+                    self._cache.put(key, value)
         return [
             [
-                Score(logit=float(results[k][0]), probability=self._probability(results[k][0]), windows=results[k][1])
+                Score(
+                    logit=float(results[k][0]),
+                    probability=self._probability(results[k][0]),
+                    windows=results[k][1],
+                )
                 for k in group_keys
             ]
             for group_keys in keys
@@ -369,9 +384,11 @@ class CrossEncoderScorer:
         result: list[Score] = await self._run(self.score, query, texts)
         return result
 
-    async def ascore_many(self, groups: Sequence[QueryGroup]) -> list[list[Score]]:
+    async def ascore_many(self, groups: Sequence[QueryGroup], *, use_cache: bool = True) -> list[list[Score]]:
         """Async ``score_many``."""
-        result: list[list[Score]] = await self._run(self.score_many, groups)
+        result: list[list[Score]] = await self._run(
+            functools.partial(self.score_many, use_cache=use_cache), groups
+        )
         return result
 
     async def arerank(

@@ -15,6 +15,7 @@ from crossrank.server.batcher import (
     DeadlineExceededError,
     DynamicBatcher,
     QueueFullError,
+    TooMuchWorkError,
     estimated_tokens,
 )
 
@@ -171,7 +172,10 @@ async def test_cancelled_requests_are_not_scored(scorer) -> None:
 
 async def test_requests_past_their_deadline_are_dropped_before_scoring(scorer) -> None:
     stats: list[BatchStats] = []
-    batcher = DynamicBatcher(scorer, max_batch_size=4, max_wait_ms=0, on_batch=stats.append)
+    # Admission control off: this is about requests admitted and then left behind by their deadline.
+    batcher = DynamicBatcher(
+        scorer, max_batch_size=4, max_wait_ms=0, admit_fraction=None, on_batch=stats.append
+    )
     await batcher.start()
     long_texts = [
         f"Passage {i}. " + "A long passage about resetting passwords by email. " * 25 for i in range(40)
@@ -199,6 +203,56 @@ async def test_requests_past_their_deadline_are_dropped_before_scoring(scorer) -
         GROUPS[4][1]
     )  # the late ones never scored
     assert sum(s.delivered for s in stats) == sum(s.documents for s in stats)
+
+
+async def test_a_request_that_would_miss_its_deadline_is_refused_at_once(scorer) -> None:
+    stats: list[BatchStats] = []
+    batcher = DynamicBatcher(scorer, max_batch_size=4, max_wait_ms=0, on_batch=stats.append)
+    await batcher.warm_up()  # measures the model's speed, as the server does before it is ready
+    await batcher.start()
+    long_texts = [
+        f"Passage {i}. " + "A long passage about resetting passwords by email. " * 25 for i in range(80)
+    ]
+    big_tokens = sum(estimated_tokens("q?", t) for t in long_texts)
+    small_query, small_texts = GROUPS[0]
+    try:
+        busy = asyncio.ensure_future(batcher.submit("q?", long_texts))
+        await asyncio.sleep(0)  # queued: the work ahead of what follows
+        both_big_s = batcher.expected_wait_s(big_tokens)  # the same again, sharing the model with it
+        assert both_big_s is not None
+        with pytest.raises(QueueFullError) as refused:
+            await batcher.submit("another?", long_texts, deadline=time.perf_counter() + both_big_s)
+        # Requests take turns, so a small one waits for a slice of the big one, not all of it:
+        # it is admitted with a deadline well short of the big one's own work.
+        small = await batcher.submit(
+            small_query, small_texts, deadline=time.perf_counter() + 0.3 * both_big_s
+        )
+        await busy
+    finally:
+        await batcher.stop()
+    assert refused.value.reason == "overloaded" and refused.value.retry_after_s >= 1
+    assert "would wait about" in str(refused.value)
+    assert _close(small, scorer.score(small_query, small_texts))
+    # The refused request never reached the model (the warm-up batch is not reported).
+    assert sum(s.documents for s in stats) == len(long_texts) + len(small_texts), stats
+
+
+async def test_a_request_too_big_for_its_deadline_is_refused_even_on_an_idle_batcher(scorer) -> None:
+    batcher = DynamicBatcher(scorer, max_batch_size=4, max_wait_ms=0)
+    await batcher.warm_up()
+    await batcher.start()
+    texts = [f"Passage {i}. " + "A long passage about resetting passwords by email. " * 25 for i in range(40)]
+    alone_s = batcher.expected_wait_s(sum(estimated_tokens("q?", t) for t in texts))
+    assert alone_s is not None
+    try:
+        with pytest.raises(TooMuchWorkError) as refused:
+            await batcher.submit("q?", texts, deadline=time.perf_counter() + 0.5 * alone_s)
+        # With room for its own work it is scored, on the same idle batcher.
+        scores = await batcher.submit("q?", texts, deadline=time.perf_counter() + 10 * alone_s + 60)
+    finally:
+        await batcher.stop()
+    assert "needs about" in str(refused.value) and refused.value.needed_s == pytest.approx(alone_s, rel=0.5)
+    assert len(scores) == len(texts)
 
 
 async def test_full_queue_and_closed_batcher_refuse(scorer) -> None:

@@ -55,8 +55,48 @@ def _serves(url: str, scorer, deadline_s: float = 300.0) -> None:
         time.sleep(0.1)
 
 
+def _burst(running, requests: int, texts: list[str]) -> tuple[list[httpx.Response], float, float]:
+    """Send ``requests`` distinct requests at once; their responses and the documents scored and
+    delivered meanwhile, read after the queue has drained."""
+
+    def request(n: int) -> dict:
+        return {"query": QUERY, "texts": [f"{n}: {t}" for t in texts]}  # distinct: nothing cached
+
+    async def send() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=running.url, timeout=300) as http:
+            return await asyncio.gather(*(http.post("/rerank", json=request(n)) for n in range(requests)))
+
+    scored_before = running.metric("crossrank_documents_scored_total")
+    delivered_before = running.metric("crossrank_documents_delivered_total")
+    responses = asyncio.run(send())
+    _drain(running)
+    scored = running.metric("crossrank_documents_scored_total") - scored_before
+    delivered = running.metric("crossrank_documents_delivered_total") - delivered_before
+    return responses, scored, delivered
+
+
+def _drain(running) -> None:
+    """Wait until nothing is queued or on the model (a timed-out request may still be)."""
+    batcher = running.state.batcher
+    deadline = time.monotonic() + 300
+    while batcher.queue_depth or batcher._busy:
+        assert time.monotonic() < deadline, "the queue never drained"
+        time.sleep(0.05)
+
+
+def _sizing_requests_s(running, texts: list[str], allowed: tuple[int, ...]) -> float:
+    """Seconds per request of ``texts``, from two sent one after the other (distinct from the burst's)."""
+    started = time.perf_counter()
+    for n in (-1, -2):
+        payload = {"query": QUERY, "texts": [f"{n}: {t}" for t in texts]}
+        assert httpx.post(f"{running.url}/rerank", json=payload, timeout=300).status_code in allowed
+    return (time.perf_counter() - started) / 2
+
+
 def test_timeout_is_503_with_a_reason(server_settings: ServerSettings, scorer) -> None:
-    with run_server(_big_settings(server_settings, request_timeout_s=0.3, max_batch_size=1024)) as running:
+    # Admission control off: it would refuse this request at once (413, tested below).
+    settings = _big_settings(server_settings, request_timeout_s=0.3, max_batch_size=1024, admit_fraction=0)
+    with run_server(settings) as running:
         wait_ready(running.url)
         response = httpx.post(
             f"{running.url}/v1/rerank", json={"query": QUERY, "documents": _long_texts(300)}, timeout=60
@@ -75,61 +115,88 @@ def test_after_a_burst_of_timeouts_scored_is_delivered_plus_at_most_one_batch(
     # A burst worth about three timeouts of model work: most requests time out while queued.
     # Their queued work must be withdrawn: only the batch in flight when they time out may
     # be scored for nobody, which scored minus delivered documents shows.
+    # Admission control off: this is about requests that were admitted and then timed out.
     settings = _big_settings(
-        server_settings, request_timeout_s=2.0, max_batch_size=16, max_wait_ms=0, max_queue=1000
+        server_settings,
+        request_timeout_s=2.0,
+        max_batch_size=16,
+        max_wait_ms=0,
+        max_queue=1000,
+        admit_fraction=0,
     )
     with run_server(settings) as running:
         wait_ready(running.url)
         texts = _long_texts(8)
-
-        def request(n: int) -> dict:
-            return {"query": QUERY, "texts": [f"{n}: {t}" for t in texts]}  # distinct: nothing cached
-
-        batcher = running.state.batcher
-        started = time.perf_counter()  # one full batch (two requests), to size the burst
-        for n in (-1, -2):
-            # On a loaded machine these may time out too (503); the time they took still sizes the burst.
-            assert httpx.post(f"{running.url}/rerank", json=request(n), timeout=300).status_code in (200, 503)
-        batch_s = (time.perf_counter() - started) / 2
+        # One full batch (two requests) sizes the burst. On a loaded machine these may time
+        # out too (503); the time they took still sizes it.
+        batch_s = _sizing_requests_s(running, texts, allowed=(200, 503))
         requests = 2 * min(200, math.ceil(3 * settings.request_timeout_s / batch_s))
-        deadline = time.monotonic() + 300
-        while batcher.queue_depth or batcher._busy:  # a timed-out sizing request may still be on the model
-            assert time.monotonic() < deadline, "the queue never drained"
-            time.sleep(0.05)
-
-        async def burst() -> list[httpx.Response]:
-            async with httpx.AsyncClient(base_url=running.url, timeout=300) as http:
-                return await asyncio.gather(*(http.post("/rerank", json=request(n)) for n in range(requests)))
-
-        scored_before = running.metric("crossrank_documents_scored_total")
-        delivered_before = running.metric("crossrank_documents_delivered_total")
-        responses = asyncio.run(burst())
+        _drain(running)
+        responses, scored, delivered = _burst(running, requests, texts)
         statuses = [r.status_code for r in responses]
         assert set(statuses) <= {200, 503} and 503 in statuses, statuses
-        deadline = time.monotonic() + 300
-        while batcher.queue_depth or batcher._busy:
-            assert time.monotonic() < deadline, "the queue never drained"
-            time.sleep(0.05)
-        scored = running.metric("crossrank_documents_scored_total") - scored_before
-        delivered = running.metric("crossrank_documents_delivered_total") - delivered_before
         answered = len(texts) * statuses.count(200)
         assert answered <= delivered <= scored, (answered, delivered, scored)
         assert scored - delivered <= settings.max_batch_size, (scored, delivered, statuses.count(200))
         _serves(running.url, scorer)
 
 
+def test_overload_is_a_quick_429_not_a_503_after_the_timeout(server_settings: ServerSettings, scorer) -> None:
+    # A burst worth about three timeouts of model work, with admission control on (the
+    # default): what cannot be scored in time is refused at once with 429 and a Retry-After,
+    # instead of waiting the whole timeout for a 503; nothing refused reaches the model.
+    settings = _big_settings(
+        server_settings, request_timeout_s=4.0, max_batch_size=16, max_wait_ms=0, max_queue=1000
+    )
+    with run_server(settings) as running:
+        wait_ready(running.url)
+        texts = _long_texts(8)
+        # Two requests one after the other size the burst (and show the model's speed on them).
+        request_s = _sizing_requests_s(running, texts, allowed=(200,))
+        requests = min(400, math.ceil(3 * settings.request_timeout_s / request_s))
+        responses, scored, delivered = _burst(running, requests, texts)
+        statuses = [r.status_code for r in responses]
+        refused = [r for r in responses if r.status_code == 429]
+        assert set(statuses) <= {200, 429, 503} and 200 in statuses and refused, statuses
+        # An admitted request can still miss its deadline when the machine slows down after
+        # it was admitted; without admission control about two in three were 503s.
+        assert statuses.count(503) < len(refused), statuses
+        assert "would wait about" in refused[0].json()["message"]
+        assert int(refused[0].headers["retry-after"]) >= 1
+        assert running.metric("crossrank_rejected_requests_total", reason="overloaded") == len(refused)
+        assert len(texts) * statuses.count(200) <= delivered <= scored
+        assert scored - delivered <= settings.max_batch_size, (scored, delivered, statuses)
+        _serves(running.url, scorer)
+
+
+def test_a_request_too_big_for_the_timeout_is_a_quick_413(server_settings: ServerSettings, scorer) -> None:
+    # Its own work is about 100 times the timeout: it would time out on an idle server, so
+    # it is refused before it reaches the model, with a status clients do not retry.
+    settings = _big_settings(server_settings, request_timeout_s=0.3, max_batch_size=1024)
+    with run_server(settings) as running:
+        wait_ready(running.url)
+        scored_before = running.metric("crossrank_documents_scored_total")
+        response = httpx.post(
+            f"{running.url}/v1/rerank", json={"query": QUERY, "documents": _long_texts(300)}, timeout=60
+        )
+        assert response.status_code == 413, response.text
+        message = response.json()["message"]
+        assert "needs about" in message and "CROSSRANK_REQUEST_TIMEOUT_S=0.3" in message, message
+        assert "retry-after" not in response.headers
+        assert running.metric("crossrank_documents_scored_total") == scored_before
+        assert running.metric("crossrank_rejected_requests_total", reason="too_much_work") == 1
+        _serves(running.url, scorer)
+
+
 def test_full_queue_is_429_and_the_rest_are_served(server_settings: ServerSettings, scorer) -> None:
-    settings = _big_settings(server_settings, max_queue=1, max_batch_size=1, max_wait_ms=0)
+    settings = _big_settings(server_settings, max_queue=1, max_batch_size=1, max_wait_ms=0, admit_fraction=0)
     with run_server(settings) as running:
         wait_ready(running.url)
 
         async def burst() -> list[httpx.Response]:
             async with httpx.AsyncClient(base_url=running.url, timeout=60) as http:
                 return await asyncio.gather(
-                    *(
-                        http.post("/rerank", json={"query": QUERY, "texts": _long_texts(4)})
-                        for _ in range(10)
-                    )
+                    *(http.post("/rerank", json={"query": QUERY, "texts": _long_texts(4)}) for _ in range(10))
                 )
 
         responses = asyncio.run(burst())
@@ -144,7 +211,10 @@ def test_full_queue_is_429_and_the_rest_are_served(server_settings: ServerSettin
 def test_client_hanging_up_mid_batch(server_settings: ServerSettings, scorer) -> None:
     # Slices of 64 documents: the small requests take turns with the 300-document one instead of
     # waiting for all of it (which took over the 60 s request timeout on a loaded machine).
-    with run_server(_big_settings(server_settings, max_batch_size=64, max_wait_ms=50)) as running:
+    # Admission control off: the 300-document request may be too big for the timeout on a slow
+    # machine, and this is about a caller that leaves while its request is on the model.
+    settings = _big_settings(server_settings, max_batch_size=64, max_wait_ms=50, admit_fraction=0)
+    with run_server(settings) as running:
         wait_ready(running.url)
 
         async def scenario() -> list[httpx.Response]:

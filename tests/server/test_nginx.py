@@ -1,10 +1,10 @@
-"""deploy/scale/nginx.conf with a real nginx on loopback: a POST answered 503 is retried.
+"""deploy/scale/nginx.conf with a real nginx on loopback: a POST answered 503 or 429 is retried.
 
 The scale profile puts nginx in front of the replicas; a replica that is shutting down
-or overloaded answers 503 and nginx must try another one, for POSTs too (every rerank
-call is one). The test runs the repository's nginx.conf, with only its upstream
+answers 503, an overloaded one 429, and nginx must try another one, for POSTs too
+(every rerank call is one). The test runs the repository's nginx.conf, with only its upstream
 addresses, listen address and file paths changed, in front of two tiny local HTTP
-servers: one always answering 503, one healthy. Skipped where nginx is not installed
+servers: one always refusing (503 or 429), one healthy. Skipped where nginx is not installed
 (Debian: ``apt-get install nginx``; .ci/run installs it when it can).
 """
 
@@ -97,9 +97,10 @@ def _local_conf(text: str, upstreams: list[str], port: int, root: Path) -> str:
     )
 
 
-def test_a_post_answered_503_is_retried_on_the_other_replica(tmp_path: Path) -> None:
+@pytest.mark.parametrize("refusal", [503, 429])  # shutting down / timed out; overloaded
+def test_a_refused_post_is_retried_on_the_other_replica(tmp_path: Path, refusal: int) -> None:
     port = free_port()
-    with _upstream(503) as failing, _upstream(200) as healthy:
+    with _upstream(refusal) as failing, _upstream(200) as healthy:
         conf = tmp_path / "nginx.conf"
         conf.write_text(_local_conf(CONF.read_text(), [failing.address, healthy.address], port, tmp_path))
         process = subprocess.Popen(

@@ -114,6 +114,7 @@ def test_serve_logs_json_lines_and_answers_health_while_the_model_loads(tiny_mod
         **os.environ,
         "CROSSRANK_LOG_LEVEL": "info",
         "CROSSRANK_REQUEST_TIMEOUT_S": "0.3",
+        "CROSSRANK_ADMIT_FRACTION": "0",  # else the long request below is refused (413), not timed out
         "CROSSRANK_MAX_BATCH_SIZE": "2048",
         "CROSSRANK_MAX_DOCUMENT_CHARS": "5000",
         "CROSSRANK_MAX_BODY_BYTES": "5000000",
@@ -166,7 +167,9 @@ def test_serve_logs_json_lines_and_answers_health_while_the_model_loads(tiny_mod
     ready_lines = [line for line in lines if line["msg"] == "model loaded, ready"]
     assert len(ready_lines) == 1 and ready_lines[0]["level"] == "info"
     assert ready_lines[0]["model"] == tiny_model_dir
-    assert ready_lines[0]["backend"] == "onnx" and ready_lines[0]["device"] == "cpu"  # what "auto" resolved to
+    assert (
+        ready_lines[0]["backend"] == "onnx" and ready_lines[0]["device"] == "cpu"
+    )  # what "auto" resolved to
 
     def about(response: httpx.Response) -> list[dict]:
         return [line for line in lines if line.get("request_id") == response.headers["x-request-id"]]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -32,7 +33,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crossrank.policy import RelevancePolicy, RerankResult, parse_threshold
 from crossrank.scores import Score
-from crossrank.server.batcher import BatcherClosedError, DeadlineExceededError, DynamicBatcher, QueueFullError
+from crossrank.server.batcher import (
+    BatcherClosedError,
+    DeadlineExceededError,
+    DynamicBatcher,
+    QueueFullError,
+    TooMuchWorkError,
+)
 from crossrank.server.bodies import StrictJsonRoute
 from crossrank.server.errors import BodyLimitMiddleware, LimitExceeded, error_response, install_error_handlers
 from crossrank.server.metrics import MetricsMiddleware, ServiceMetrics, request_info
@@ -57,14 +64,22 @@ log = logging.getLogger("crossrank.server")
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "The body is not valid JSON."},
     401: {"model": ErrorBody, "description": "The server has an API key and the request did not send it."},
-    413: {"model": ErrorBody, "description": "The body is larger than CROSSRANK_MAX_BODY_BYTES."},
+    413: {
+        "model": ErrorBody,
+        "description": "The body is larger than CROSSRANK_MAX_BODY_BYTES, or the request needs more "
+        "model time than CROSSRANK_REQUEST_TIMEOUT_S allows.",
+    },
     415: {"model": ErrorBody, "description": "The body is not sent as application/json."},
     422: {
         "model": ErrorBody,
         "description": "A field is missing, has the wrong type, breaks a limit, or holds a non-finite "
         "number or invalid Unicode.",
     },
-    429: {"model": ErrorBody, "description": "The batch queue is full; retry after a moment."},
+    429: {
+        "model": ErrorBody,
+        "description": "The batch queue is full, or the work queued ahead would not be done before the "
+        "request timeout; retry after the Retry-After seconds.",
+    },
     503: {"model": ErrorBody, "description": "Timed out, model still loading, or shutting down."},
 }
 
@@ -199,6 +214,7 @@ def create_app(
             max_batch_tokens=settings.max_batch_tokens,
             max_wait_ms=settings.max_wait_ms,
             max_queue=settings.max_queue,
+            admit_fraction=settings.admit_fraction or None,
             on_batch=state.metrics.record_batch,
         )
         state.metrics.model_ready.set(1)
@@ -222,6 +238,7 @@ def create_app(
             return
         start_batcher(loaded)
         assert state.batcher is not None
+        await state.batcher.warm_up()  # first-call costs, and the speed admission control needs
         await state.batcher.start()
         log.info(
             "model loaded, ready",
@@ -246,6 +263,7 @@ def create_app(
         if scorer is not None:
             start_batcher(scorer)
             assert state.batcher is not None
+            await state.batcher.warm_up()
             await state.batcher.start()
         else:
             loader = asyncio.create_task(load_model())
@@ -327,8 +345,18 @@ def create_app(
             try:
                 return scoring.result()
             except QueueFullError as exc:
+                info.reason = exc.reason
                 raise HTTPException(
-                    429, f"too many requests: {exc}; retry later", headers={"Retry-After": "1"}
+                    429,
+                    f"too many requests: {exc}; retry later",
+                    headers={"Retry-After": str(math.ceil(exc.retry_after_s))},
+                ) from None
+            except TooMuchWorkError as exc:
+                info.reason = "too_much_work"
+                raise HTTPException(
+                    413,
+                    f"{exc} (CROSSRANK_REQUEST_TIMEOUT_S={settings.request_timeout_s:g}): send fewer or "
+                    "shorter documents per request, or raise the timeout",
                 ) from None
             except BatcherClosedError as exc:
                 info.reason = "shutting_down"

@@ -79,7 +79,28 @@ def estimated_tokens(query: str, text: str) -> int:
 
 
 class QueueFullError(Exception):
-    """The batch queue holds ``max_queue`` requests already; the caller should retry later (429)."""
+    """The batcher will not take the request now; the caller should retry later (429).
+
+    Raised when ``max_queue`` requests are waiting already, or when the work queued ahead
+    would not be scored before the request's deadline (``retry_after_s`` says about when
+    it would be).
+    """
+
+    def __init__(self, message: str, *, reason: str = "queue_full", retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.reason = reason  # "queue_full" or "overloaded", the rejection reason the metrics count
+        self.retry_after_s = retry_after_s
+
+
+class TooMuchWorkError(Exception):
+    """The request alone needs more model time than its deadline allows (413): retrying cannot help.
+
+    ``needed_s`` is the model time it would take at the speed measured on recent batches.
+    """
+
+    def __init__(self, message: str, *, needed_s: float) -> None:
+        super().__init__(message)
+        self.needed_s = needed_s
 
 
 class BatcherClosedError(Exception):
@@ -105,7 +126,7 @@ class BatchStats:
     delivered: int = 0
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: the batcher keeps a set of them
 class _Pending:
     query: str
     texts: list[str]
@@ -114,22 +135,19 @@ class _Pending:
     enqueued: float = field(default_factory=time.perf_counter)
     scores: list[Score] = field(default_factory=list)  # of the slices scored so far, in order
     tokens: list[int] = field(init=False)  # estimated_tokens of each document
+    remaining_tokens: int = field(init=False)  # estimated tokens of the documents not scored yet
 
     def __post_init__(self) -> None:
         # A non-string is costed as empty: the scorer then refuses it with its position.
         self.tokens = [
             estimated_tokens(self.query, text if isinstance(text, str) else "") for text in self.texts
         ]
+        self.remaining_tokens = sum(self.tokens)
 
     @property
     def remaining(self) -> int:
         """Documents not scored yet."""
         return len(self.texts) - len(self.scores)
-
-    @property
-    def remaining_tokens(self) -> int:
-        """Estimated tokens of the documents not scored yet."""
-        return sum(self.tokens[len(self.scores) :])
 
     def withdrawn(self, now: float) -> bool:
         """Nobody will read this request's scores: its caller left, or its deadline passed.
@@ -159,6 +177,14 @@ class DynamicBatcher:
             ``None`` for no token budget. A single document above it is scored alone.
         max_wait_ms: How long the first request of a batch waits for others.
         max_queue: Most requests waiting; ``submit`` raises ``QueueFullError`` beyond it.
+        admit_fraction: Admission control. A request with a deadline is refused at once
+            (``QueueFullError``, reason ``overloaded``) when the model time it would wait
+            for, at the throughput measured on recent batches, exceeds this fraction of
+            the time left to its deadline: a quick 429 the client can retry elsewhere,
+            instead of a 503 after the whole timeout and model work nobody reads. A
+            request whose own work exceeds the time left divided by this fraction is
+            refused with ``TooMuchWorkError``: it would time out on an idle server too.
+            ``None`` turns it off.
         on_batch: Called after every batch with its ``BatchStats`` (for metrics).
 
     Example:
@@ -177,6 +203,7 @@ class DynamicBatcher:
         max_batch_tokens: int | None = 16_384,
         max_wait_ms: float = 5.0,
         max_queue: int = 256,
+        admit_fraction: float | None = 0.8,
         on_batch: Callable[[BatchStats], None] | None = None,
     ) -> None:
         if max_batch_size < 1:
@@ -187,13 +214,20 @@ class DynamicBatcher:
             raise ValueError(f"max_wait_ms must be >= 0, got {max_wait_ms}")
         if max_queue < 1:
             raise ValueError(f"max_queue must be >= 1, got {max_queue}")
+        if admit_fraction is not None and not 0 < admit_fraction <= 1:
+            raise ValueError(f"admit_fraction must be in (0, 1] or None, got {admit_fraction}")
         self.scorer = scorer
         self.max_batch_size = max_batch_size
         self.max_batch_tokens = max_batch_tokens
         self._token_budget = float("inf") if max_batch_tokens is None else float(max_batch_tokens)
         self.max_wait_s = max_wait_ms / 1000.0
         self.max_queue = max_queue
+        self.admit_fraction = admit_fraction
         self._on_batch = on_batch
+        # Every submitted request whose caller still waits, queued or taking turns.
+        self._waiting: set[_Pending] = set()
+        # Estimated tokens the model scores per second of batch time, smoothed over batches.
+        self._tokens_per_s: float | None = None
         self._queue: asyncio.Queue[_Pending] | None = None
         # Taken from the queue, not fully scored yet, in turn order (a slice each per batch).
         self._active: deque[_Pending] = deque()
@@ -220,6 +254,33 @@ class DynamicBatcher:
         self._queue = asyncio.Queue(maxsize=self.max_queue)
         self._closing = False
         self._worker = asyncio.create_task(self._work(), name="crossrank-batcher")
+
+    async def warm_up(self, documents: int = 16, chars: int = 512) -> None:
+        """Score one made-up batch so the model's first-call costs are paid and its speed is known.
+
+        Admission control needs the model's speed before the first burst arrives: without
+        it every request of that burst would be admitted, and most would time out. The
+        server calls this after loading the model and before it reports ready.
+
+        Example:
+            ```python
+            await batcher.warm_up()
+            batcher.expected_wait_s(100) > 0
+            # -> True
+            ```
+        """
+        query = "how is a made-up warm-up passage scored?"
+        filler = "a made-up passage that warms the model up " * (chars // 40 + 1)
+        # Distinct texts, scored past the cache: a duplicate or a cache hit would make the
+        # model look faster than it is, and warm-up must not show in the cache counters.
+        texts = [f"{n} {filler}"[:chars] for n in range(min(documents, self.max_batch_size))]
+        started = time.perf_counter()
+        try:
+            await self.scorer.ascore_many([(query, texts)], use_cache=False)
+        except Exception:  # not fatal: the first real batch measures the speed instead
+            log.warning("warm-up batch failed; admission control starts after the first batch", exc_info=True)
+            return
+        self._measure(sum(estimated_tokens(query, t) for t in texts), time.perf_counter() - started)
 
     def begin_shutdown(self, grace_s: float) -> None:
         """Take no new requests; answer what is still waiting after ``grace_s`` with ``BatcherClosedError``.
@@ -267,7 +328,11 @@ class DynamicBatcher:
         dropped the same way, even if its caller has not noticed yet.
 
         Raises:
-            QueueFullError: ``max_queue`` requests are already waiting.
+            QueueFullError: ``max_queue`` requests are already waiting (reason
+                ``queue_full``), or the work ahead would not be scored before
+                ``deadline`` (reason ``overloaded``, see ``admit_fraction``).
+            TooMuchWorkError: The request alone would overrun ``deadline`` (see
+                ``admit_fraction``).
             BatcherClosedError: The batcher is stopping or was never started.
             DeadlineExceededError: ``deadline`` passed before a batch took the request.
         """
@@ -276,11 +341,65 @@ class DynamicBatcher:
                 "the server is shutting down" if self._closing else "the batcher is not running"
             )
         future: asyncio.Future[list[Score]] = asyncio.get_running_loop().create_future()
+        pending = _Pending(query, list(texts), future, deadline)
+        self._refuse_if_late(pending)
         try:
-            self._queue.put_nowait(_Pending(query, list(texts), future, deadline))
+            self._queue.put_nowait(pending)
         except asyncio.QueueFull:
             raise QueueFullError(f"{self.max_queue} requests are already waiting for the model") from None
+        self._waiting.add(pending)
+        future.add_done_callback(lambda _: self._waiting.discard(pending))
         return await future
+
+    def expected_wait_s(self, tokens: int) -> float | None:
+        """Model seconds until a new request of ``tokens`` estimated tokens would be scored.
+
+        Requests take turns a slice at a time, so each one waiting delays a new request
+        by at most as much work as the new request itself has: a small request behind a
+        1,000-document one waits for a slice of it, not all of it (processor sharing;
+        arrivals after it are not foreseen). ``None`` before the first batch measured
+        the model's speed.
+
+        Example:
+            ```python
+            batcher.expected_wait_s(estimated_tokens("q?", "a passage")) is None  # before any batch
+            # -> True
+            ```
+        """
+        if self._tokens_per_s is None:
+            return None
+        ahead = sum(min(p.remaining_tokens, tokens) for p in self._waiting)
+        return (ahead + tokens) / self._tokens_per_s
+
+    def _refuse_if_late(self, pending: _Pending) -> None:
+        """Raise if the request would not be scored by its deadline.
+
+        ``TooMuchWorkError`` when its own work alone would overrun the deadline (with a
+        margin for the estimate: only when it exceeds the time left by 1 / admit_fraction),
+        ``QueueFullError`` (overloaded) when the work ahead of it would make it late.
+        """
+        if self.admit_fraction is None or pending.deadline is None or self._tokens_per_s is None:
+            return
+        time_left = pending.deadline - time.perf_counter()
+        alone = pending.remaining_tokens / self._tokens_per_s
+        if alone * self.admit_fraction > time_left:
+            raise TooMuchWorkError(
+                f"this request needs about {alone:.0f} s of model time on this server, "
+                f"more than the {time_left:.0f} s it may take",
+                needed_s=alone,
+            )
+        if not self._waiting:
+            return  # nothing ahead: the request gets its chance
+        expected = self.expected_wait_s(pending.remaining_tokens)
+        assert expected is not None  # the speed is known (checked above)
+        allowed = time_left * self.admit_fraction
+        if expected > allowed:
+            raise QueueFullError(
+                f"the model is busy: this request would wait about {expected:.1f} s of model time, "
+                f"longer than its {allowed:.1f} s to spare before the request timeout",
+                reason="overloaded",
+                retry_after_s=max(1.0, expected - allowed),
+            )
 
     # -- the worker -----------------------------------------------------------------
     async def _next_live(self, timeout: float | None) -> _Pending | None:
@@ -378,6 +497,7 @@ class DynamicBatcher:
             delivered = await self._score_alone(slices)
         else:
             delivered = sum(self._record(pending, scores) for (pending, _, _), scores in zip(slices, results))
+            self._measure(sum(sum(p.tokens[a:b]) for p, a, b in slices), time.perf_counter() - started)
         if self._on_batch is not None:
             documents = sum(b - a for _, a, b in slices)
             requests = len({id(p) for p, _, _ in slices})
@@ -400,8 +520,18 @@ class DynamicBatcher:
                 delivered += self._record(pending, scores)
         return delivered
 
+    def _measure(self, tokens: int, seconds: float) -> None:
+        """Fold one batch into the smoothed model speed that admission control uses."""
+        if tokens <= 0 or seconds <= 0:
+            return
+        speed = tokens / seconds
+        # Smoothed so that one slow batch (a first call, a noisy neighbour) does not swing it.
+        self._tokens_per_s = speed if self._tokens_per_s is None else 0.7 * self._tokens_per_s + 0.3 * speed
+
     def _record(self, pending: _Pending, scores: list[Score]) -> int:
         """Keep a slice's scores; hand the whole list over once complete. The documents delivered."""
+        done = len(pending.scores)
+        pending.remaining_tokens -= sum(pending.tokens[done : done + len(scores)])
         pending.scores.extend(scores)
         return 0 if pending.remaining else self._deliver(pending, pending.scores)
 

@@ -57,6 +57,8 @@ REJECTION_REASONS = (
     "body_too_large",
     "unsupported_media_type",
     "queue_full",
+    "overloaded",
+    "too_much_work",
     "timeout",
     "cancelled",
     "not_ready",

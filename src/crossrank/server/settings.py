@@ -86,6 +86,15 @@ class ServerSettings(BaseSettings):
     request_timeout_s: float = Field(
         default=30.0, gt=0, description="A rerank request not scored by then gets 503."
     )
+    admit_fraction: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="Admission control: a request is refused at once (429, Retry-After) when the work "
+        "ahead of it, at the measured model speed, would take more than this fraction of the request "
+        "timeout, and with 413 when its own work would take more than the timeout divided by it; "
+        "0 turns it off (requests then wait and may time out with 503).",
+    )
 
     # -- limits ---------------------------------------------------------------------
     max_documents: int = Field(default=1000, ge=1, description="Most documents in one request.")
