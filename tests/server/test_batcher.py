@@ -109,6 +109,29 @@ async def test_a_big_request_takes_turns_with_small_ones(scorer) -> None:
     assert set(finished[:3]) == {"small-0", "small-1", "small-2"}
 
 
+async def test_a_small_request_cut_off_by_the_end_of_a_batch_finishes_next(scorer) -> None:
+    # Four requests of 3 documents, batches of 4: the first batch is A and one document of B.
+    # B has not used up its turn (a batch's worth), so it finishes first in the next batch
+    # instead of waiting behind C and D (under load that wait was a whole round).
+    finished: list[str] = []
+    sizes: list[int] = []
+    batcher = DynamicBatcher(
+        scorer, max_batch_size=4, max_wait_ms=200, on_batch=lambda stats: sizes.append(stats.documents)
+    )
+    await batcher.start()
+
+    async def ask(name: str) -> None:
+        await batcher.submit(f"{name}?", [f"{name} passage {i} about passwords" for i in range(3)])
+        finished.append(name)
+
+    try:
+        await asyncio.gather(*(ask(name) for name in "ABCD"))
+    finally:
+        await batcher.stop()
+    assert sizes == [4, 4, 4], sizes
+    assert finished == ["A", "B", "C", "D"], finished
+
+
 async def test_begin_shutdown_answers_the_rest_with_closed_instead_of_scoring_them(scorer) -> None:
     stats: list[BatchStats] = []
     batcher = DynamicBatcher(scorer, max_batch_size=2, max_wait_ms=1, on_batch=stats.append)

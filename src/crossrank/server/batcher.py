@@ -10,7 +10,9 @@ batches fill by themselves and the wait is only paid when idle.
 A batch holds at most ``max_batch_size`` documents and at most ``max_batch_tokens``
 tokens (query plus passage per document, estimated from characters: see
 ``estimated_tokens``). A request bigger than that is scored in slices that fit,
-round-robin with every other request that is waiting: one 1,000-document request no
+round-robin with every other request that is waiting (a turn is up to one batch's worth
+of documents and tokens, so a small request cut off by the end of a batch finishes at
+the start of the next instead of waiting a whole round): one 1,000-document request no
 longer holds the model for its whole length while small requests time out behind it,
 a batch of long passages costs about as much model time as a batch of short ones (so
 how long a turn takes does not depend on who sent what), a caller who left stops
@@ -136,6 +138,8 @@ class _Pending:
     scores: list[Score] = field(default_factory=list)  # of the slices scored so far, in order
     tokens: list[int] = field(init=False)  # estimated_tokens of each document
     remaining_tokens: int = field(init=False)  # estimated tokens of the documents not scored yet
+    turn_documents: int = 0  # scored in its current turn (see DynamicBatcher._next_turn_order)
+    turn_tokens: int = 0
 
     def __post_init__(self) -> None:
         # A non-string is costed as empty: the scorer then refuses it with its position.
@@ -203,7 +207,7 @@ class DynamicBatcher:
         max_batch_tokens: int | None = 16_384,
         max_wait_ms: float = 5.0,
         max_queue: int = 256,
-        admit_fraction: float | None = 0.8,
+        admit_fraction: float | None = 0.7,
         on_batch: Callable[[BatchStats], None] | None = None,
     ) -> None:
         if max_batch_size < 1:
@@ -226,8 +230,11 @@ class DynamicBatcher:
         self._on_batch = on_batch
         # Every submitted request whose caller still waits, queued or taking turns.
         self._waiting: set[_Pending] = set()
-        # Estimated tokens the model scores per second of batch time, smoothed over batches.
+        # Estimated tokens scored per second of the worker's busy time, smoothed over batches.
         self._tokens_per_s: float | None = None
+        # When the worker's current cycle began: the end of the last batch while work was
+        # waiting, else the moment the first request of an idle spell arrived.
+        self._cycle_start = time.perf_counter()
         self._queue: asyncio.Queue[_Pending] | None = None
         # Taken from the queue, not fully scored yet, in turn order (a slice each per batch).
         self._active: deque[_Pending] = deque()
@@ -426,6 +433,7 @@ class DynamicBatcher:
         if not self._active:
             first = await self._next_live(None)
             assert first is not None
+            self._cycle_start = time.perf_counter()  # idle until now: that time is not the model's
             self._active.append(first)
             documents, tokens = first.remaining, first.remaining_tokens
             deadline = time.perf_counter() + self.max_wait_s
@@ -451,17 +459,31 @@ class DynamicBatcher:
         slices: list[tuple[_Pending, int, int]] = []
         for pending in self._active:
             start = stop = len(pending.scores)
-            while stop < len(pending.texts) and documents_left > 0:
+            # What is left of this request's turn (a turn is one batch's worth, see _next_turn_order).
+            turn_documents_left = self.max_batch_size - pending.turn_documents
+            turn_tokens_left = self._token_budget - pending.turn_tokens
+            batch_full = False
+            while stop < len(pending.texts):
+                if documents_left <= 0:
+                    batch_full = True
+                    break
+                if stop - start >= turn_documents_left:
+                    break
                 cost = pending.tokens[stop]
                 # A document above the whole budget still gets a batch: its own.
-                if cost > tokens_left and (slices or stop > start):
-                    break
+                if slices or stop > start:
+                    if cost > tokens_left:
+                        batch_full = True
+                        break
+                    if cost > turn_tokens_left:
+                        break
                 tokens_left -= cost
+                turn_tokens_left -= cost
                 documents_left -= 1
                 stop += 1
             if stop > start or not pending.texts:  # an empty request is answered by an empty slice
                 slices.append((pending, start, stop))
-            if documents_left <= 0 or tokens_left <= 0 or stop < len(pending.texts):
+            if batch_full or documents_left <= 0 or tokens_left <= 0:
                 break
         return slices
 
@@ -476,12 +498,31 @@ class DynamicBatcher:
                 await self._run_batch(slices)
             finally:
                 self._busy = False
-            # Requests still unfinished go to the back of the line, behind those that waited.
-            served = {id(p) for p, _, _ in slices}
-            unfinished = [p for p in self._active if p.remaining and not p.future.done()]
-            self._active = deque(
-                [p for p in unfinished if id(p) not in served] + [p for p in unfinished if id(p) in served]
-            )
+            self._active = self._next_turn_order(slices)
+
+    def _next_turn_order(self, slices: list[tuple[_Pending, int, int]]) -> deque[_Pending]:
+        """The unfinished requests in the order the next batch serves them.
+
+        A request's turn lasts up to one batch's worth of work (``max_batch_size``
+        documents or ``max_batch_tokens`` tokens). One whose turn is used up goes to the
+        back of the line, behind those that waited; one cut off by the end of the batch
+        before its turn was used up (a small request that did not quite fit) keeps its
+        place and finishes first in the next batch: sent to the back, it would wait a
+        whole round again, which under load doubled its latency past the timeout.
+        """
+        for pending, start, stop in slices:
+            pending.turn_documents += stop - start
+            pending.turn_tokens += sum(pending.tokens[start:stop])
+        unfinished = [p for p in self._active if p.remaining and not p.future.done()]
+        used_up = [
+            p
+            for p in unfinished
+            if p.turn_documents >= self.max_batch_size or p.turn_tokens >= self._token_budget
+        ]
+        for pending in used_up:
+            pending.turn_documents = pending.turn_tokens = 0
+        done = {id(p) for p in used_up}
+        return deque([p for p in unfinished if id(p) not in done] + used_up)
 
     async def _run_batch(self, slices: list[tuple[_Pending, int, int]]) -> None:
         started = time.perf_counter()
@@ -497,7 +538,12 @@ class DynamicBatcher:
             delivered = await self._score_alone(slices)
         else:
             delivered = sum(self._record(pending, scores) for (pending, _, _), scores in zip(slices, results))
-            self._measure(sum(sum(p.tokens[a:b]) for p, a, b in slices), time.perf_counter() - started)
+            # Timed over the whole cycle, not the model call alone: under load the event loop
+            # takes a while to come back to the worker between batches, and a wait estimated
+            # from model time alone admitted requests that then timed out.
+            ended = time.perf_counter()
+            self._measure(sum(sum(p.tokens[a:b]) for p, a, b in slices), ended - self._cycle_start)
+            self._cycle_start = ended
         if self._on_batch is not None:
             documents = sum(b - a for _, a, b in slices)
             requests = len({id(p) for p, _, _ in slices})
