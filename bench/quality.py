@@ -22,8 +22,8 @@ import numpy as np
 import typer
 from ranx import Qrels, Run, evaluate
 
+from crossrank.retrieval.bm25 import BM25Index
 from crossrank.training.data import BeirData, load_beir
-from crossrank.training.mining import _tokenize
 from crossrank.training.recipe_data import load_recipe_sets, sample_queries
 
 METRICS = ["ndcg@10", "mrr@10"]
@@ -38,20 +38,16 @@ class EvalSet:
     candidates: dict[str, dict[str, float]]
 
 
-def bm25_candidates(data: BeirData, depth: int, pools: dict[str, list[str]] | None = None) -> dict[str, dict[str, float]]:
-    """BM25 (bm25s) scores of the top ``depth`` passages, or of each query's own pool when given."""
-    import bm25s
-
+def bm25_candidates(
+    data: BeirData, depth: int, pools: dict[str, list[str]] | None = None
+) -> dict[str, dict[str, float]]:
+    """BM25 scores of the top ``depth`` passages, or of each query's own pool when given."""
     doc_ids = list(data.corpus)
-    retriever = bm25s.BM25()
-    retriever.index(_tokenize([data.corpus[d] for d in doc_ids]), show_progress=False)
+    bm25 = BM25Index([data.corpus[d] for d in doc_ids])
     index = {d: i for i, d in enumerate(doc_ids)}
     result: dict[str, dict[str, float]] = {}
     for qid, query in data.queries.items():
-        tokens = _tokenize([query])
-        inverse = {i: w for w, i in tokens.vocab.items()}
-        words = [inverse[t] for t in tokens.ids[0]]
-        scores = retriever.get_scores(words)
+        scores = np.asarray(bm25.scores(query))
         pool = pools[qid] if pools else [doc_ids[i] for i in np.argsort(-scores)[:depth]]
         # A tiny tie-break keeps equal BM25 scores (often 0) in a stable order.
         result[qid] = {d: float(scores[index[d]]) - 1e-6 * rank for rank, d in enumerate(pool)}
@@ -85,7 +81,9 @@ def restrict(s: EvalSet, rerank_depth: int, max_queries: int) -> EvalSet:
     if max_queries:
         random.Random(0).shuffle(qids)
         qids = sorted(qids[:max_queries])
-    candidates = {q: dict(sorted(s.candidates[q].items(), key=lambda kv: -kv[1])[:rerank_depth]) for q in qids}
+    candidates = {
+        q: dict(sorted(s.candidates[q].items(), key=lambda kv: -kv[1])[:rerank_depth]) for q in qids
+    }
     return EvalSet(s.name, s.data.subset(qids), candidates)
 
 
@@ -140,14 +138,20 @@ def _cached(path: Path, compute: object) -> dict[str, dict[str, float]]:
 def main(
     data_dir: Path = typer.Option(Path("../shared/data")),
     model: list[str] = typer.Option([], help="Cross-encoder(s) to evaluate (paths); repeat for several."),
-    sets: str = typer.Option("test", help="'test' (SciFact test, SQuAD held-out, TrecQA test) or 'validation'."),
+    sets: str = typer.Option(
+        "test", help="'test' (SciFact test, SQuAD held-out, TrecQA test) or 'validation'."
+    ),
     depth: int = typer.Option(20, help="BM25 candidates retrieved (and cached) per query."),
     rerank_depth: int = typer.Option(20, help="Top BM25 candidates every system reranks (<= depth)."),
     max_queries: int = typer.Option(0, help="Evaluate at most this many queries per set (seed 0); 0 = all."),
     squad_queries: int = typer.Option(200, help="SQuAD questions sampled (seed 0)."),
     max_length: int = typer.Option(256),
-    trust_remote_code: bool = typer.Option(False, help="Needed for models with crossrank's segment-cosine head."),
-    bi_encoder: str = typer.Option("", help="Bi-encoder baseline; default all-MiniLM-L6-v2 (offline package)."),
+    trust_remote_code: bool = typer.Option(
+        False, help="Needed for models with crossrank's segment-cosine head."
+    ),
+    bi_encoder: str = typer.Option(
+        "", help="Bi-encoder baseline; default all-MiniLM-L6-v2 (offline package)."
+    ),
     cache_dir: Path = typer.Option(Path("/tmp/crossrank-bench-cache")),
     output_json: Path | None = typer.Option(None),
     only: str = typer.Option("", help="Evaluate only sets whose name contains this (e.g. 'SciFact')."),
@@ -163,10 +167,14 @@ def main(
         if only and only.lower() not in s.name.lower():
             continue
         key = s.name.replace(" ", "_").lower()
-        bi_run = _cached(cache_dir / f"{key}_{depth}_bi_{Path(bi).name}.json", lambda s=s: bi_encoder_run(s, bi))
+        bi_run = _cached(
+            cache_dir / f"{key}_{depth}_bi_{Path(bi).name}.json", lambda s=s: bi_encoder_run(s, bi)
+        )
         s = restrict(s, rerank_depth, max_queries)
         systems = {f"BM25 (bm25s), top-{rerank_depth}": s.candidates}
-        systems["bi-encoder all-MiniLM-L6-v2 rerank"] = {q: {d: bi_run[q][d] for d in c} for q, c in s.candidates.items()}
+        systems["bi-encoder all-MiniLM-L6-v2 rerank"] = {
+            q: {d: bi_run[q][d] for d in c} for q, c in s.candidates.items()
+        }
         for path in model:
             started = time.time()
             systems[f"cross-encoder {path}"] = cross_encoder_run(s, path, max_length, trust_remote_code)

@@ -27,6 +27,7 @@ from langchain_core.runnables import RunnableLambda
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from crossrank.fusion import Fusion
+from crossrank.inputs import check_query
 from crossrank.policy import (
     MODEL_THRESHOLD,
     RankedDocument,
@@ -35,7 +36,7 @@ from crossrank.policy import (
     ThresholdChoice,
     Verdict,
 )
-from crossrank.scorer import CrossEncoderScorer, check_query
+from crossrank.scorer import CrossEncoderScorer
 
 # Metadata keys other retrievers use for their own score, moved to ``retrieval_score``.
 RETRIEVAL_SCORE_KEYS = ("retrieval_score", "score", "_score", "similarity_score", "relevance_score")
@@ -156,7 +157,9 @@ class CrossRankReranker(BaseDocumentCompressor):
     def _texts(self, documents: Sequence[Document]) -> list[str]:
         for position, doc in enumerate(documents):
             if not isinstance(doc, Document):
-                raise TypeError(f"documents[{position}] must be a langchain Document, got {type(doc).__name__}")
+                raise TypeError(
+                    f"documents[{position}] must be a langchain Document, got {type(doc).__name__}"
+                )
         return [doc.page_content for doc in documents]
 
     def _first_stage(self, documents: Sequence[Document]) -> list[float] | None:

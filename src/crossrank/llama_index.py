@@ -25,6 +25,7 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from crossrank.fusion import Fusion
+from crossrank.inputs import check_query
 from crossrank.policy import (
     MODEL_THRESHOLD,
     RankedDocument,
@@ -33,7 +34,7 @@ from crossrank.policy import (
     ThresholdChoice,
     Verdict,
 )
-from crossrank.scorer import CrossEncoderScorer, check_query
+from crossrank.scorer import CrossEncoderScorer
 
 dispatcher = get_dispatcher(__name__)
 
@@ -111,7 +112,9 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
             engine = index.as_query_engine(similarity_top_k=30, node_postprocessors=[post])
     """
 
-    model: str | None = Field(default=None, description="Model name, local path or hub id; None: the default.")
+    model: str | None = Field(
+        default=None, description="Model name, local path or hub id; None: the default."
+    )
     top_n: int | None = Field(default=3, description="Keep at most this many nodes (None: no limit).")
     min_probability: ThresholdChoice = Field(
         default=MODEL_THRESHOLD,
@@ -121,7 +124,9 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
     min_relative: float | None = Field(
         default=None, description="Drop nodes below this fraction of the best node's probability."
     )
-    min_keep: int = Field(default=0, description="Always keep this many best nodes, even below threshold (flagged).")
+    min_keep: int = Field(
+        default=0, description="Always keep this many best nodes, even below threshold (flagged)."
+    )
     fusion: Fusion | None = Field(
         default=None,
         description="Order by the cross-encoder fused with the retriever (crossrank.fusion.Fusion): by the nodes' "
@@ -221,7 +226,10 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
             dispatcher.event(ReRankEndEvent(nodes=finished[0].nodes))
 
     def postprocess_with_result(
-        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None, query_str: str | None = None
+        self,
+        nodes: list[NodeWithScore],
+        query_bundle: QueryBundle | None = None,
+        query_str: str | None = None,
     ) -> NodeRerankResult:
         """Rerank ``nodes`` and return kept and dropped nodes with the verdict.
 
@@ -240,7 +248,10 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
             return finish(self._scorer.rerank(query, texts, self._policy, self._first_stage(nodes)))
 
     async def apostprocess_with_result(
-        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None, query_str: str | None = None
+        self,
+        nodes: list[NodeWithScore],
+        query_bundle: QueryBundle | None = None,
+        query_str: str | None = None,
     ) -> NodeRerankResult:
         """Async ``postprocess_with_result``; the model runs off the event loop."""
         query_bundle = QueryBundle(query_str) if query_str is not None else query_bundle

@@ -21,45 +21,13 @@ import numpy as np
 from crossrank.backends import Backend, load_backend, resolve_backend, resolve_device
 from crossrank.cache import CacheInfo, LRUCache, text_key
 from crossrank.calibration import Calibration, logit_of, sigmoid
+from crossrank.inputs import check_query, check_texts
 from crossrank.models import resolve_model
 from crossrank.policy import Gate, RelevancePolicy, RerankResult
 from crossrank.scores import Score
 from crossrank.windows import AGGREGATIONS, Aggregation, aggregate_windows, encode_windows
 
 QueryGroup = tuple[str, Sequence[str]]
-
-
-def check_query(query: object, where: str = "query") -> str:
-    """Validate a query: a non-empty string.
-
-    Example:
-        ```python
-        check_query("ok")
-        # -> 'ok'
-        ```
-    """
-    if not isinstance(query, str):
-        raise TypeError(f"{where} must be a string, got {type(query).__name__}")
-    if not query.strip():
-        raise ValueError(f"{where} is empty; a query needs some text to rank documents against")
-    return query
-
-
-def check_texts(texts: object, where: str = "texts") -> list[str]:
-    """Validate documents: a sequence of strings (empty strings are allowed and scored).
-
-    Example:
-        ```python
-        check_texts(["a", ""])
-        # -> ['a', '']
-        ```
-    """
-    if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
-        raise TypeError(f"{where} must be a list of strings, got {type(texts).__name__}")
-    for position, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"{where}[{position}] must be a string, got {type(text).__name__}: {text!r:.60}")
-    return list(texts)
 
 
 class CrossEncoderScorer:

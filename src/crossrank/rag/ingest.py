@@ -36,10 +36,10 @@ from typing import Any, Literal
 
 from qdrant_client import models
 
-from crossrank.rag.embed import Embedder, load_embedder
 from crossrank.rag.keywords import sparse_vector
 from crossrank.rag.parse import SUPPORTED_SUFFIXES, ParsedDocument, ParseError, parse_file
 from crossrank.rag.store import DENSE, SPARSE, ChunkStore, open_store, point_id
+from crossrank.retrieval.embed import Embedder, load_embedder
 from crossrank.settings import RagSettings
 
 Status = Literal["added", "updated", "unchanged", "deleted", "failed", "skipped"]

@@ -3,9 +3,10 @@
 Qdrant's ``Modifier.IDF`` sparse vectors give BM25-style keyword scores inside Qdrant
 (so it can fuse them with dense scores), but Qdrant needs the client to turn text
 into term ids. FastEmbed's BM25 model would download files at run time, so the
-terms come from bm25s' tokeniser (lower-casing, English stop words, Snowball
-stemming) and each term is hashed to a stable id. The keyword fallback shown when
-nothing is relevant uses bm25s itself over the same chunks.
+terms come from ``crossrank.retrieval.bm25`` (bm25s' tokeniser: lower-casing, English
+stop words, Snowball stemming) and each term is hashed to a stable id. The keyword
+fallback shown when nothing is relevant is that module's ``BM25Index`` over the same
+chunks.
 
 Example:
     ```python
@@ -19,8 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import threading
 import zlib
 from collections import Counter
 from collections.abc import Sequence
@@ -29,22 +28,9 @@ from typing import Any
 
 from qdrant_client import models
 
+from crossrank.retrieval.bm25 import BM25Index, terms
 
-@functools.lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def terms(text: str) -> list[str]:
-    """The keyword terms of ``text`` (lower-cased, stop words removed, stemmed)."""
-    import bm25s
-
-    tokens: list[list[str]] = bm25s.tokenize(
-        [text], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return tokens[0]
+__all__ = ["KeywordHit", "KeywordIndex", "sparse_vector", "term_id", "terms"]
 
 
 def term_id(term: str) -> int:
@@ -104,36 +90,15 @@ class KeywordIndex:
     """
 
     def __init__(self, payloads: Sequence[dict[str, Any]]) -> None:
-        import bm25s
-
         self.payloads = list(payloads)
-        self._lock = threading.Lock()
-        self._retriever = bm25s.BM25()
-        if self.payloads:
-            corpus_tokens = bm25s.tokenize(
-                [str(p.get("text", "")) for p in self.payloads],
-                stopwords="en",
-                stemmer=_stemmer(),
-                show_progress=False,
-            )
-            self._retriever.index(corpus_tokens, show_progress=False)
+        self._index = BM25Index([str(p.get("text", "")) for p in self.payloads])
 
     def __len__(self) -> int:
         return len(self.payloads)
 
     def search(self, query: str, k: int = 5) -> list[KeywordHit]:
         """The ``k`` best chunks for ``query`` with a positive BM25 score (none share no term)."""
-        if not self.payloads or not terms(query):
-            return []
-        query_tokens = [terms(query)]
-        with self._lock:  # bm25s' retriever keeps per-call state; one search at a time
-            docs, scores = self._retriever.retrieve(
-                query_tokens, k=min(k, len(self.payloads)), show_progress=False, n_threads=1
-            )
-        hits: list[KeywordHit] = []
-        for doc, score in zip(docs[0].tolist(), scores[0].tolist()):
-            if score > 0:
-                hits.append(
-                    KeywordHit(rank=len(hits) + 1, score=float(score), payload=self.payloads[int(doc)])
-                )
-        return hits
+        return [
+            KeywordHit(rank=rank, score=score, payload=self.payloads[position])
+            for rank, (position, score) in enumerate(self._index.search(query, k), start=1)
+        ]

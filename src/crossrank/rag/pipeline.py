@@ -39,12 +39,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from crossrank.inputs import check_query
 from crossrank.policy import RankedDocument, RerankResult, Verdict
 from crossrank.rag.generate import GenerationError, Generator, Passage, make_generator
 from crossrank.rag.keywords import KeywordHit
 from crossrank.rag.retrieve import Candidate, KeywordFallback, Retriever
 from crossrank.rag.store import ChunkStore, open_store
-from crossrank.scorer import CrossEncoderScorer, check_query
+from crossrank.scorer import CrossEncoderScorer
 from crossrank.settings import RagSettings
 
 
@@ -287,7 +288,7 @@ class RagPipeline:
             settings.model, backend=settings.backend, device=settings.device
         )
         self.generator: Generator = generator or make_generator(settings)
-        from crossrank.rag.embed import load_embedder
+        from crossrank.retrieval.embed import load_embedder
 
         self.retriever = Retriever(self.store, settings.first_stage, load_embedder(settings.embedding_model))
         self.keyword_fallback = KeywordFallback(self.store)

@@ -27,9 +27,9 @@ from typing import Any
 
 from qdrant_client import models
 
-from crossrank.rag.embed import Embedder, load_embedder
 from crossrank.rag.keywords import KeywordHit, KeywordIndex, sparse_vector
 from crossrank.rag.store import DENSE, SPARSE, ChunkStore
+from crossrank.retrieval.embed import Embedder, load_embedder
 
 
 @dataclass(frozen=True)

@@ -82,15 +82,13 @@ def add_teacher_scores(groups: Sequence[TrainingGroup], teacher: str, batch_size
         add_teacher_scores(groups, "/path/to/all-mpnet-base-v2")
         ```
     """
-    from sentence_transformers import SentenceTransformer
+    from crossrank.retrieval.embed import load_embedder
 
-    encoder = SentenceTransformer(teacher, device="cpu")
+    encoder = load_embedder(str(teacher))
     queries = sorted({g.query for g in groups})
     passages = sorted({p for g in groups for p in g.passages})
-    query_emb = encoder.encode(queries, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=True)
-    passage_emb = encoder.encode(
-        passages, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=True
-    )
+    query_emb = encoder.encode(queries, batch_size=batch_size, show_progress=True)
+    passage_emb = encoder.encode(passages, batch_size=batch_size, show_progress=True)
     query_index = {q: i for i, q in enumerate(queries)}
     passage_index = {p: i for i, p in enumerate(passages)}
     for group in groups:
@@ -124,7 +122,9 @@ def fit_platt(scores: Sequence[float], labels: Sequence[float], iterations: int 
     return float(params[0]), float(params[1])
 
 
-def soft_labels(groups: Sequence[TrainingGroup], teacher_weight: float) -> tuple[list[list[float]], dict[str, float]]:
+def soft_labels(
+    groups: Sequence[TrainingGroup], teacher_weight: float
+) -> tuple[list[list[float]], dict[str, float]]:
     """Mix human labels with calibrated teacher probabilities: ``w * teacher + (1 - w) * human``.
 
     Returns the mixed labels per group and the fitted Platt parameters (for the model card).

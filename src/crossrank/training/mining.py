@@ -16,22 +16,16 @@ Example:
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 
 import numpy as np
 
 from crossrank.training.data import BeirData
 
 
-def _tokenize(texts: Sequence[str]) -> object:
-    import bm25s
-    import Stemmer
-
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
-
-
 def bm25_top_k(corpus: dict[str, str], queries: dict[str, str], depth: int) -> dict[str, list[str]]:
-    """Rank ``corpus`` for every query with BM25 (``bm25s``) and return the top ``depth`` ids, best first.
+    """Rank ``corpus`` for every query with BM25 and return the top ``depth`` ids, best first.
+
+    Passages that share no term with the query still fill the ``depth`` (as negatives).
 
     Example:
         ```python
@@ -39,17 +33,14 @@ def bm25_top_k(corpus: dict[str, str], queries: dict[str, str], depth: int) -> d
         # -> {'q': ['a']}
         ```
     """
-    import bm25s
+    from crossrank.retrieval.bm25 import BM25Index
 
     doc_ids = list(corpus)
-    retriever = bm25s.BM25()
-    retriever.index(_tokenize([corpus[d] for d in doc_ids]), show_progress=False)
     query_ids = list(queries)
-    if not query_ids:
-        return {}
-    k = min(depth, len(doc_ids))
-    indices, _ = retriever.retrieve(_tokenize([queries[q] for q in query_ids]), k=k, show_progress=False)
-    return {qid: [doc_ids[int(i)] for i in row] for qid, row in zip(query_ids, np.asarray(indices))}
+    hits = BM25Index([corpus[d] for d in doc_ids]).search_many(
+        [queries[q] for q in query_ids], depth, include_zero=True
+    )
+    return {qid: [doc_ids[p] for p, _ in row] for qid, row in zip(query_ids, hits)}
 
 
 def bi_encoder_top_k(
@@ -65,12 +56,12 @@ def bi_encoder_top_k(
         # -> {'q': ['a']}
         ```
     """
-    from sentence_transformers import SentenceTransformer
+    from crossrank.retrieval.embed import load_embedder
 
-    encoder = SentenceTransformer(model, device="cpu")
+    encoder = load_embedder(str(model))
     doc_ids, query_ids = list(corpus), list(queries)
-    doc_emb = encoder.encode([corpus[d] for d in doc_ids], batch_size=batch_size, normalize_embeddings=True)
-    query_emb = encoder.encode([queries[q] for q in query_ids], batch_size=batch_size, normalize_embeddings=True)
+    doc_emb = encoder.encode([corpus[d] for d in doc_ids], batch_size=batch_size)
+    query_emb = encoder.encode([queries[q] for q in query_ids], batch_size=batch_size)
     sims = query_emb @ doc_emb.T
     k = min(depth, len(doc_ids))
     top = np.argsort(-sims, axis=1)[:, :k]

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from crossrank.retrieval.embed import Embedder
+
 logger = logging.getLogger(__name__)
 
 
@@ -44,17 +46,21 @@ class TeacherCache:
         self.teacher = str(teacher)
         self.max_length = max_length
         self.batch_size = batch_size
-        name = hashlib.sha1(f"{Path(self.teacher).name}|{self.teacher}|{max_length}".encode()).hexdigest()[:12]
+        name = hashlib.sha1(f"{Path(self.teacher).name}|{self.teacher}|{max_length}".encode()).hexdigest()[
+            :12
+        ]
         self.folder = Path(folder) / f"{Path(self.teacher).name}-{name}"
         self.folder.mkdir(parents=True, exist_ok=True)
         self._index: dict[str, tuple[int, int]] = {}
         self._shards: list[np.ndarray] = []
-        self._encoder: object | None = None
+        self._encoder: Embedder | None = None
         for shard_no, path in enumerate(sorted(self.folder.glob("shard-*.npy"))):
             keys = (path.with_suffix(".keys")).read_text(encoding="utf-8").split("\n")
             vectors = np.load(path)
             if len(keys) != len(vectors):
-                raise ValueError(f"{path}: {len(vectors)} vectors but {len(keys)} keys; delete the shard and rerun")
+                raise ValueError(
+                    f"{path}: {len(vectors)} vectors but {len(keys)} keys; delete the shard and rerun"
+                )
             self._shards.append(vectors)
             for row, key in enumerate(keys):
                 self._index[key] = (shard_no, row)
@@ -62,12 +68,11 @@ class TeacherCache:
     def __len__(self) -> int:
         return len(self._index)
 
-    def _model(self) -> object:
+    def _model(self) -> Embedder:
         if self._encoder is None:
-            from sentence_transformers import SentenceTransformer
+            from crossrank.retrieval.embed import load_embedder
 
-            self._encoder = SentenceTransformer(self.teacher, device="cpu", local_files_only=True)
-            self._encoder.max_seq_length = self.max_length  # type: ignore[attr-defined]
+            self._encoder = load_embedder(self.teacher, max_length=self.max_length)
         return self._encoder
 
     def add(self, texts: Iterable[str], shard_size: int = 512) -> int:
@@ -75,9 +80,7 @@ class TeacherCache:
         missing = sorted({t for t in texts if _key(t) not in self._index}, key=len)
         for start in range(0, len(missing), shard_size):
             chunk = missing[start : start + shard_size]
-            vectors = self._model().encode(  # type: ignore[attr-defined]
-                chunk, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-            )
+            vectors = self._model().encode(chunk, batch_size=self.batch_size)
             shard_no = len(self._shards)
             path = self.folder / f"shard-{shard_no:05d}.npy"
             keys = [_key(t) for t in chunk]
@@ -86,7 +89,9 @@ class TeacherCache:
             self._shards.append(np.asarray(vectors, dtype=np.float32))
             for row, key in enumerate(keys):
                 self._index[key] = (shard_no, row)
-            logger.info("teacher: %d of %d new texts encoded", min(start + shard_size, len(missing)), len(missing))
+            logger.info(
+                "teacher: %d of %d new texts encoded", min(start + shard_size, len(missing)), len(missing)
+            )
         return len(missing)
 
     def vector(self, text: str) -> np.ndarray:
