@@ -8,8 +8,11 @@ wrapped in a ``ContextualCompressionRetriever`` whose compressor is crossrank's
 * weak (kept only through min_keep, flagged ``passed_threshold=False``): answer with a warning
 * none (nothing kept): refuse without calling the LLM
 
-    python examples/langchain_qdrant_rag.py                          # local SmolLM2 answers
-    python examples/langchain_qdrant_rag.py --generator extractive   # no LLM: quote the best passage
+    python examples/langchain_qdrant_rag.py                     # no LLM: quote the best passage
+    python examples/langchain_qdrant_rag.py --generator local   # SmolLM2-135M writes the answer (opt-in)
+
+The default quotes the best kept passage, so every answer is true of its source; the
+135M local model is a demonstration of the chain, not a faithful writer.
 """
 
 from __future__ import annotations
@@ -92,9 +95,13 @@ def main() -> None:
     parser.add_argument(
         "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
     )
-    parser.add_argument("--generator", choices=["local", "extractive"], default="local")
-    parser.add_argument("--threshold", type=parse_threshold, default="model",
-                        help="a probability, model (the reranker's recommended threshold) or none")
+    parser.add_argument("--generator", choices=["extractive", "local"], default="extractive")
+    parser.add_argument(
+        "--threshold",
+        type=parse_threshold,
+        default="model",
+        help="a probability, model (the reranker's recommended threshold) or none",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=48)
     args = parser.parse_args()
 

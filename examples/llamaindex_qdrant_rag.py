@@ -6,8 +6,8 @@ When nothing survives, the query engine has no context and LlamaIndex does not c
 the LLM at all ("Empty Response"): the example reports a refusal instead of an
 answer made up from irrelevant passages.
 
-    python examples/llamaindex_qdrant_rag.py                          # local SmolLM2 answers
-    python examples/llamaindex_qdrant_rag.py --generator extractive   # no LLM: show the kept nodes
+    python examples/llamaindex_qdrant_rag.py                     # no LLM: show the kept nodes
+    python examples/llamaindex_qdrant_rag.py --generator local   # SmolLM2-135M writes the answer (opt-in)
 """
 
 from __future__ import annotations
@@ -73,9 +73,13 @@ def main() -> None:
     parser.add_argument(
         "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
     )
-    parser.add_argument("--generator", choices=["local", "extractive"], default="local")
-    parser.add_argument("--threshold", type=parse_threshold, default="model",
-                        help="a probability, model (the reranker's recommended threshold) or none")
+    parser.add_argument("--generator", choices=["extractive", "local"], default="extractive")
+    parser.add_argument(
+        "--threshold",
+        type=parse_threshold,
+        default="model",
+        help="a probability, model (the reranker's recommended threshold) or none",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=48)
     args = parser.parse_args()
 

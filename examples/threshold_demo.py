@@ -2,12 +2,13 @@
 
 Twenty short documents on a few topics go into an in-memory Qdrant; each question
 takes the top 5 by dense similarity, the cross-encoder reranks them, and only
-passages above a 0.1 probability reach the generator. Dense retrieval always
-returns 5 passages, even for a question the corpus knows nothing about; the
-threshold is what stops the generator from answering from them.
+passages above the model's recommended threshold (``--threshold`` to change it)
+reach the generator. Dense retrieval always returns 5 passages, even for a question
+the corpus knows nothing about; the threshold is what stops the generator from
+answering from them.
 
-    python examples/threshold_demo.py                          # local SmolLM2 answers
-    python examples/threshold_demo.py --generator extractive   # quote passages, no LLM
+    python examples/threshold_demo.py                     # quote passages, no LLM
+    python examples/threshold_demo.py --generator local   # SmolLM2-135M writes the answer (opt-in)
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def main() -> None:
     parser.add_argument(
         "--model", default=None, help="reranker folder or hub id (default: the shipped model)"
     )
-    parser.add_argument("--generator", choices=["local", "extractive"], default="local")
+    parser.add_argument("--generator", choices=["extractive", "local"], default="extractive")
     parser.add_argument(
         "--threshold",
         type=parse_threshold,

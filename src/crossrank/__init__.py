@@ -21,8 +21,9 @@ the commands that score anything need.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from crossrank.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from crossrank.cache import CacheInfo
@@ -72,15 +73,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first access and keep it, so later lookups are plain attributes."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'crossrank' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -11,12 +11,50 @@ Example:
 Needs the ``rag`` extra (and ``generate`` for the local and API generators).
 """
 
-from crossrank.rag.generate import ApiGenerator, ExtractiveGenerator, GenerationError, LocalGenerator, Passage
-from crossrank.rag.ingest import IngestReport, ingest
-from crossrank.rag.pipeline import Answer, CandidateTrace, RagPipeline, Source, Trace
-from crossrank.rag.retrieve import Candidate, KeywordFallback, Retriever
-from crossrank.rag.store import ChunkStore, QdrantUnavailableError, open_store
-from crossrank.settings import RagSettings
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crossrank.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from crossrank.rag.generate import (
+        ApiGenerator,
+        ExtractiveGenerator,
+        GenerationError,
+        LocalGenerator,
+        Passage,
+    )
+    from crossrank.rag.ingest import IngestReport, ingest
+    from crossrank.rag.pipeline import Answer, CandidateTrace, RagPipeline, Source, Trace
+    from crossrank.rag.retrieve import Candidate, KeywordFallback, Retriever
+    from crossrank.rag.store import ChunkStore, QdrantUnavailableError, open_store
+    from crossrank.settings import RagSettings
+
+# Public name -> the module that defines it. Imported on first use, so that loading one
+# submodule (``crossrank ask --help`` loads ``crossrank.rag.cli``) does not import Qdrant,
+# transformers and the generators.
+_EXPORTS: dict[str, str] = {
+    "ApiGenerator": "crossrank.rag.generate",
+    "ExtractiveGenerator": "crossrank.rag.generate",
+    "GenerationError": "crossrank.rag.generate",
+    "LocalGenerator": "crossrank.rag.generate",
+    "Passage": "crossrank.rag.generate",
+    "IngestReport": "crossrank.rag.ingest",
+    "ingest": "crossrank.rag.ingest",
+    "Answer": "crossrank.rag.pipeline",
+    "CandidateTrace": "crossrank.rag.pipeline",
+    "RagPipeline": "crossrank.rag.pipeline",
+    "Source": "crossrank.rag.pipeline",
+    "Trace": "crossrank.rag.pipeline",
+    "Candidate": "crossrank.rag.retrieve",
+    "KeywordFallback": "crossrank.rag.retrieve",
+    "Retriever": "crossrank.rag.retrieve",
+    "ChunkStore": "crossrank.rag.store",
+    "QdrantUnavailableError": "crossrank.rag.store",
+    "open_store": "crossrank.rag.store",
+    "RagSettings": "crossrank.settings",
+}
 
 __all__ = [
     "Answer",
@@ -39,3 +77,6 @@ __all__ = [
     "ingest",
     "open_store",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

