@@ -1,6 +1,7 @@
 """Loading labelled retrieval data: BEIR-layout datasets and TREC run files.
 
-BEIR layout (the format of ``../shared/data`` and of most public retrieval sets)::
+BEIR layout (the format of most public retrieval sets, and of the sample bundled in
+``crossrank/sample_data``)::
 
     my-dataset/
       corpus.jsonl[.gz]     {"_id": ..., "title": ..., "text": ...} per line
@@ -218,7 +219,7 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
 
     Example:
         ```python
-        data = load_beir("../shared/data/scifact", split="test")
+        data = load_beir("path/to/scifact", split="test")  # a BEIR download
         len(data.queries), len(data.corpus)
         # -> (300, 5183)
         ```

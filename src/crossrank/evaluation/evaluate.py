@@ -4,7 +4,7 @@ Example:
     ```python
     from crossrank import CrossEncoderScorer
     from crossrank.evaluation.datasets import load_beir
-    result = evaluate_dataset(CrossEncoderScorer(), load_beir("../shared/data/scifact"),
+    result = evaluate_dataset(CrossEncoderScorer(), load_beir("path/to/scifact"),
                               first_stage="bm25", top_k=100)
     result.table.scores["reranked"]["ndcg@10"] > result.table.scores["bm25"]["ndcg@10"]
     # -> True

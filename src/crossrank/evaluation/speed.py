@@ -15,7 +15,7 @@ passages window by window (``windows_per_pair`` in the results says how many).
 
 Example:
     ```python
-    workload = load_workload("../shared/data/scifact", queries=5, candidates=50)
+    workload = load_workload("path/to/scifact", queries=5, candidates=50)
     measure("baseline", "path/to/model", workload)["pairs_per_second"] > 0
     # -> True
     ```
