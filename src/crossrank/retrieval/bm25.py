@@ -34,6 +34,15 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+def _tokenize(texts: Sequence[str], return_ids: bool) -> Any:
+    """bm25s' tokeniser with the one configuration: English stop words, Snowball stemming."""
+    import bm25s
+
+    return bm25s.tokenize(
+        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=return_ids, show_progress=False
+    )
+
+
 def tokenize(texts: Sequence[str]) -> Any:
     """bm25s tokens (ids and vocabulary) of ``texts`` with crossrank's configuration.
 
@@ -43,9 +52,7 @@ def tokenize(texts: Sequence[str]) -> Any:
         # -> {'dog': 0, 'bark': 1, 'cat': 2, 'purr': 3}
         ```
     """
-    import bm25s
-
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
+    return _tokenize(texts, return_ids=True)
 
 
 def terms(text: str) -> list[str]:
@@ -57,11 +64,7 @@ def terms(text: str) -> list[str]:
         # -> ['panda', 'eat']
         ```
     """
-    import bm25s
-
-    tokens: list[list[str]] = bm25s.tokenize(
-        [text], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
+    tokens: list[list[str]] = _tokenize([text], return_ids=False)
     return tokens[0]
 
 
@@ -110,7 +113,7 @@ class BM25Index:
             raise ValueError(f"k must be >= 1, got {k}")
         if not self._size or not queries:
             return [[] for _ in queries]
-        token_lists = [terms(q) for q in queries]
+        token_lists: list[list[str]] = _tokenize(queries, return_ids=False)
         if not include_zero and not any(token_lists):
             return [[] for _ in queries]  # no query has a term the index could match
         # bm25s refuses a query with no tokens; a placeholder no text contains scores 0 everywhere.

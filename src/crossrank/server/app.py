@@ -206,9 +206,10 @@ def create_app(
         answer_service = AnswerService.from_settings(settings)
     state.answer = answer_service
 
-    def start_batcher(loaded: CrossEncoderScorer) -> None:
+    async def start_batcher(loaded: CrossEncoderScorer) -> None:
+        """Build the batcher, measure the model's speed on a warm-up batch, start it, report ready."""
         state.scorer = loaded
-        state.batcher = DynamicBatcher(
+        batcher = DynamicBatcher(
             loaded,
             max_batch_size=settings.max_batch_size,
             max_batch_tokens=settings.max_batch_tokens,
@@ -217,6 +218,9 @@ def create_app(
             admit_fraction=settings.admit_fraction or None,
             on_batch=state.metrics.record_batch,
         )
+        await batcher.warm_up()  # first-call costs, and the speed admission control needs
+        await batcher.start()
+        state.batcher = batcher
         state.metrics.model_ready.set(1)
 
     async def load_model() -> None:
@@ -236,10 +240,7 @@ def create_app(
                 extra={"fields": {"model": settings.model, "error": state.load_error}},
             )
             return
-        start_batcher(loaded)
-        assert state.batcher is not None
-        await state.batcher.warm_up()  # first-call costs, and the speed admission control needs
-        await state.batcher.start()
+        await start_batcher(loaded)
         log.info(
             "model loaded, ready",
             extra={
@@ -261,10 +262,7 @@ def create_app(
         state.loop = asyncio.get_running_loop()
         loader: asyncio.Task[None] | None = None
         if scorer is not None:
-            start_batcher(scorer)
-            assert state.batcher is not None
-            await state.batcher.warm_up()
-            await state.batcher.start()
+            await start_batcher(scorer)
         else:
             loader = asyncio.create_task(load_model())
         if state.answer is not None:

@@ -137,7 +137,6 @@ class _Pending:
     enqueued: float = field(default_factory=time.perf_counter)
     scores: list[Score] = field(default_factory=list)  # of the slices scored so far, in order
     tokens: list[int] = field(init=False)  # estimated_tokens of each document
-    remaining_tokens: int = field(init=False)  # estimated tokens of the documents not scored yet
     turn_documents: int = 0  # scored in its current turn (see DynamicBatcher._next_turn_order)
     turn_tokens: int = 0
 
@@ -146,12 +145,16 @@ class _Pending:
         self.tokens = [
             estimated_tokens(self.query, text if isinstance(text, str) else "") for text in self.texts
         ]
-        self.remaining_tokens = sum(self.tokens)
 
     @property
     def remaining(self) -> int:
         """Documents not scored yet."""
         return len(self.texts) - len(self.scores)
+
+    @property
+    def remaining_tokens(self) -> int:
+        """Estimated tokens of the documents not scored yet."""
+        return sum(self.tokens[len(self.scores) :])
 
     def withdrawn(self, now: float) -> bool:
         """Nobody will read this request's scores: its caller left, or its deadline passed.
@@ -521,8 +524,7 @@ class DynamicBatcher:
         ]
         for pending in used_up:
             pending.turn_documents = pending.turn_tokens = 0
-        done = {id(p) for p in used_up}
-        return deque([p for p in unfinished if id(p) not in done] + used_up)
+        return deque([p for p in unfinished if p not in used_up] + used_up)
 
     async def _run_batch(self, slices: list[tuple[_Pending, int, int]]) -> None:
         started = time.perf_counter()
@@ -576,8 +578,6 @@ class DynamicBatcher:
 
     def _record(self, pending: _Pending, scores: list[Score]) -> int:
         """Keep a slice's scores; hand the whole list over once complete. The documents delivered."""
-        done = len(pending.scores)
-        pending.remaining_tokens -= sum(pending.tokens[done : done + len(scores)])
         pending.scores.extend(scores)
         return 0 if pending.remaining else self._deliver(pending, pending.scores)
 
