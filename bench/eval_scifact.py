@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from crossrank import CrossEncoderScorer
-from crossrank.evaluation.datasets import load_beir
+from crossrank.data import load_beir
 from crossrank.evaluation.evaluate import first_stage_run, select_queries
 from crossrank.evaluation.first_stage import fuse
 from crossrank.evaluation.metrics import compare_runs

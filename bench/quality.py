@@ -4,7 +4,7 @@ On data the model never saw in training: SciFact test, the held-out SQuAD articl
 test. Every system reranks the same BM25 candidates; metrics come from ``ranx``. Baseline runs
 are cached in ``--cache-dir`` so comparing several models costs only the cross-encoder passes.
 
-    python bench/quality.py --data-dir ../shared/data --model models/crossrank-default-model/crossrank_default_model/model
+    PYTHONPATH=src:models/crossrank-default-model python bench/quality.py --data-dir ../shared/data --model models/crossrank-default-model/crossrank_default_model/model
 
 Also evaluates the validation sets (SQuAD validation articles, TrecQA dev) with ``--sets validation``,
 which is what recipe choices were made on.
@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import typer
 from ranx import Qrels, Run, evaluate
+from recipe_data import load_recipe_sets, sample_queries
 
+from crossrank.data import BeirDataset, load_beir
 from crossrank.retrieval.bm25 import BM25Index
-from crossrank.training.data import BeirData, load_beir
-from crossrank.training.recipe_data import load_recipe_sets, sample_queries
 
 METRICS = ["ndcg@10", "mrr@10"]
 
@@ -34,16 +34,17 @@ class EvalSet:
     """Queries, judged passages and each query's BM25 candidates (id -> BM25 score), best first."""
 
     name: str
-    data: BeirData
+    data: BeirDataset
     candidates: dict[str, dict[str, float]]
 
 
 def bm25_candidates(
-    data: BeirData, depth: int, pools: dict[str, list[str]] | None = None
+    data: BeirDataset, depth: int, pools: dict[str, list[str]] | None = None
 ) -> dict[str, dict[str, float]]:
     """BM25 scores of the top ``depth`` passages, or of each query's own pool when given."""
-    doc_ids = list(data.corpus)
-    bm25 = BM25Index([data.corpus[d] for d in doc_ids])
+    passages = data.passages()
+    doc_ids = list(passages)
+    bm25 = BM25Index([passages[d] for d in doc_ids])
     index = {d: i for i, d in enumerate(doc_ids)}
     result: dict[str, dict[str, float]] = {}
     for qid, query in data.queries.items():
@@ -94,7 +95,8 @@ def bi_encoder_run(s: EvalSet, model: str) -> dict[str, dict[str, float]]:
     encoder = SentenceTransformer(model, device="cpu")
     doc_ids = sorted({d for c in s.candidates.values() for d in c})
     qids = list(s.candidates)
-    docs = encoder.encode([s.data.corpus[d] for d in doc_ids], batch_size=32, normalize_embeddings=True)
+    passages = s.data.passages()
+    docs = encoder.encode([passages[d] for d in doc_ids], batch_size=32, normalize_embeddings=True)
     queries = encoder.encode([s.data.queries[q] for q in qids], batch_size=64, normalize_embeddings=True)
     at = {d: i for i, d in enumerate(doc_ids)}
     return {q: {d: float(queries[i] @ docs[at[d]]) for d in s.candidates[q]} for i, q in enumerate(qids)}
@@ -108,8 +110,9 @@ def cross_encoder_run(
 
     model = CrossEncoder(model_path, device="cpu", max_length=max_length, trust_remote_code=trust_remote_code)
     pairs = [(q, d) for q in s.candidates for d in s.candidates[q]]
+    passages = s.data.passages()
     logits = model.predict(
-        [(s.data.queries[q], s.data.corpus[d]) for q, d in pairs],
+        [(s.data.queries[q], passages[d]) for q, d in pairs],
         batch_size=32,
         activation_fn=None,
         show_progress_bar=True,

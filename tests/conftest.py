@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
+from beir_folder import write_beir
 
 # Tests never reach a model hub: fail fast instead of retrying a network that is not there.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,3 +65,9 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture
+def beir_dir(tmp_path: Path) -> Path:
+    """A BEIR folder of the tiny model's QA list (``qrels/test.tsv``), written per test."""
+    return write_beir(tmp_path / "tinyqa")

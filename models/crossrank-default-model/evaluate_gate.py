@@ -21,7 +21,7 @@ from pathlib import Path
 
 import typer
 
-from crossrank.evaluation.datasets import load_beir, load_queries
+from crossrank.data import load_beir, load_queries
 from crossrank.evaluation.first_stage import bm25_run
 
 

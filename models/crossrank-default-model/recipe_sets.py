@@ -22,15 +22,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crossrank.evaluation.datasets import load_beir
+from recipe_data import split_by_article
 
-SQUAD_SPLIT_SEED = 13
-SQUAD_FRACTIONS = (0.6, 0.1, 0.3)  # train, validation, held-out, by article (as for 0.2.0)
+from crossrank.data import load_beir
+
 TRAIN_LICENSED = ("squad", "boolq", "nq", "medquad", "selqa", "trecqa", "hotpotqa")
 
 
@@ -71,19 +70,8 @@ def _beir_part(
 
 
 def _squad(root: Path, part: str) -> Part:
-    ds = load_beir(root / "squad-v1.1-dev", split="dev")
-    articles = sorted({d.split("_")[0] for d in ds.corpus}, key=lambda a: (len(a), a))
-    random.Random(SQUAD_SPLIT_SEED).shuffle(articles)
-    n_train = round(len(articles) * SQUAD_FRACTIONS[0])
-    n_val = max(1, round(len(articles) * SQUAD_FRACTIONS[1]))
-    chosen = {
-        "train": set(articles[:n_train]),
-        "validation": set(articles[n_train : n_train + n_val]),
-        "heldout": set(articles[n_train + n_val :]),
-    }[part]
-    corpus = {d: doc.passage for d, doc in ds.corpus.items() if d.split("_")[0] in chosen}
-    qrels = {q: j for q, j in ds.qrels.items() if all(d in corpus for d in j)}
-    return Part("squad", "question", corpus, {q: ds.queries[q] for q in qrels}, qrels)
+    chosen = split_by_article(load_beir(root / "squad-v1.1-dev", split="dev"))[part]
+    return Part("squad", "question", chosen.passages(), chosen.queries, chosen.qrels)
 
 
 def _medquad_key(qid: str) -> str:

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import typer
+from recipe_data import load_recipe_sets, sample_queries
 
 from crossrank.training import train_cross_encoder
 from crossrank.training.groups import (
@@ -28,12 +29,11 @@ from crossrank.training.groups import (
     save_groups,
 )
 from crossrank.training.mining import mine_bm25_negatives
-from crossrank.training.recipe_data import load_recipe_sets, sample_queries
 
 LICENCE_NOTES = """Data (all permissively licensed; see ../shared/data/*/LICENSE-or-SOURCE.txt):
 
 - SQuAD v1.1 dev (CC BY-SA 4.0), split by article with seed 13 into 60 % train / 10 % validation /
-  30 % held-out (`crossrank.training.recipe_data.split_by_article`). Only the train articles are
+  30 % held-out (`recipe_data.split_by_article`, beside this script). Only the train articles are
   trained on, negatives are mined from train-article paragraphs only.
 - HotpotQA dev distractor, first 103 questions (CC BY-SA 4.0): all used for training.
 - TrecQA (public domain): train split for training, dev for validation, test held out.
@@ -75,7 +75,9 @@ def main(
     trecqa_validation_queries: int = typer.Option(81, help="TrecQA dev questions scored during training."),
     validation_depth: int = typer.Option(20, help="BM25 candidates per SQuAD validation question."),
     seed: int = typer.Option(42),
-    cache: Path = typer.Option(Path("/tmp/crossrank-groups.jsonl"), help="Cache of mined + teacher-scored groups."),
+    cache: Path = typer.Option(
+        Path("/tmp/crossrank-groups.jsonl"), help="Cache of mined + teacher-scored groups."
+    ),
     resume: bool = typer.Option(False, help="Resume from the latest checkpoint in output_dir."),
 ) -> None:
     """Build the training groups (cached), then train with crossrank.training.train_cross_encoder."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crossrank.evaluation.datasets import load_beir, save_trec_run
+from crossrank.data import load_beir, save_trec_run
 from crossrank.evaluation.evaluate import evaluate_dataset, first_stage_run
 from crossrank.evaluation.first_stage import bm25_run, dense_run, hybrid_run
 from crossrank.evaluation.report import write_report

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from crossrank import Calibration, CrossEncoderScorer
 from crossrank.cli import app
-from crossrank.evaluation.datasets import DatasetError
+from crossrank.data import DatasetError
 from crossrank.evaluation.gate_fit import fit_gate, load_questions
 
 

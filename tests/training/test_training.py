@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from crossrank.training import BeirData, TrainingDataError, load_beir, load_pairs, mine_bm25_negatives
+from crossrank.data import BeirDataset
+from crossrank.training import mine_bm25_negatives
 from crossrank.training.trainer import train_cross_encoder
 
 TOPICS = [
@@ -40,7 +41,9 @@ def write_beir(root: Path) -> Path:
     docs = [{"_id": f"d{i}", "title": "", "text": text} for i, (_, _, text) in enumerate(TOPICS)]
     docs += [{"_id": f"f{i}", "title": "Misc", "text": text} for i, text in enumerate(FILLER)]
     (root / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in docs) + "\n")
-    (root / "queries.jsonl").write_text("\n".join(json.dumps({"_id": q, "text": t}) for q, t, _ in TOPICS) + "\n")
+    (root / "queries.jsonl").write_text(
+        "\n".join(json.dumps({"_id": q, "text": t}) for q, t, _ in TOPICS) + "\n"
+    )
     (root / "qrels").mkdir()
     rows = [f"{q}\td{i}\t1" for i, (q, _, _) in enumerate(TOPICS)]
     (root / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(rows[:4]) + "\n")
@@ -78,7 +81,9 @@ def test_training_end_to_end_loads_and_scores(tmp_path: Path, tiny_base: str) ->
     assert summary.train_queries == 4
     assert summary.best_validation_ndcg10 is not None
     model = CrossEncoder(str(out), device="cpu")
-    scores = model.predict([("what do pandas eat", "Pandas eat bamboo."), ("what do pandas eat", "A guitar.")])
+    scores = model.predict(
+        [("what do pandas eat", "Pandas eat bamboo."), ("what do pandas eat", "A guitar.")]
+    )
     assert len(scores) == 2 and all(0.0 <= float(s) <= 1.0 for s in scores)
     card = (out / "README.md").read_text()
     assert tiny_base in card and "## Reproduce" in card and "pytest" in card and "| head | mean |" in card
@@ -126,7 +131,10 @@ def test_mean_head_listwise_training_from_pairs_file_through_the_cli(tmp_path: P
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "| loss | listnet |" in (out / "README.md").read_text()
-    assert len(CrossEncoder(str(out), device="cpu").predict([("who wrote romeo and juliet", "Shakespeare")])) == 1
+    assert (
+        len(CrossEncoder(str(out), device="cpu").predict([("who wrote romeo and juliet", "Shakespeare")]))
+        == 1
+    )
 
 
 def test_cli_reports_bad_data_without_a_traceback(tmp_path: Path) -> None:
@@ -151,7 +159,7 @@ def test_cli_reports_bad_data_without_a_traceback(tmp_path: Path) -> None:
 
 def test_mining_never_returns_judged_passages() -> None:
     corpus = {f"p{i}": f"solar panel energy report number {i}" for i in range(20)}
-    data = BeirData(corpus, {"q": "solar panel energy"}, {"q": {"p1": 1, "p2": 2, "p3": 0}})
+    data = BeirDataset.from_texts(corpus, {"q": "solar panel energy"}, {"q": {"p1": 1, "p2": 2, "p3": 0}})
     negatives = mine_bm25_negatives(data, num_negatives=10, depth=20)["q"]
     assert len(negatives) == 10
     assert not {"p1", "p2", "p3"} & set(negatives)
@@ -159,64 +167,7 @@ def test_mining_never_returns_judged_passages() -> None:
 
 def test_mining_bounds_are_validated() -> None:
     with pytest.raises(ValueError, match="depth"):
-        mine_bm25_negatives(BeirData({}, {}, {}), num_negatives=1, depth=0)
-
-
-def test_bad_jsonl_line_names_file_and_line(tmp_path: Path) -> None:
-    root = write_beir(tmp_path / "beir")
-    lines = (root / "corpus.jsonl").read_text().splitlines()
-    lines[2] = '{"_id": "broken", "text": '
-    (root / "corpus.jsonl").write_text("\n".join(lines) + "\n")
-    with pytest.raises(TrainingDataError, match=r"corpus\.jsonl:3: not valid JSON"):
-        load_beir(root)
-
-
-def test_qrels_naming_unknown_passage_is_an_error(tmp_path: Path) -> None:
-    root = write_beir(tmp_path / "beir")
-    with (root / "qrels" / "train.tsv").open("a") as handle:
-        handle.write("q1\tmissing-doc\t1\n")
-    with pytest.raises(TrainingDataError, match="missing-doc"):
-        load_beir(root)
-
-
-def test_short_qrels_row_names_file_and_line(tmp_path: Path) -> None:
-    root = write_beir(tmp_path / "beir")
-    with (root / "qrels" / "train.tsv").open("a") as handle:
-        handle.write("q1 d1 1\n")
-    with pytest.raises(TrainingDataError, match=r"train\.tsv, line 6: expected 3 tab-separated columns"):
-        load_beir(root)
-
-
-def test_missing_beir_file_is_named(tmp_path: Path) -> None:
-    root = write_beir(tmp_path / "beir")
-    (root / "queries.jsonl").unlink()
-    with pytest.raises(TrainingDataError, match="queries.jsonl"):
-        load_beir(root)
-
-
-@pytest.mark.parametrize(
-    "name,text,message",
-    [
-        ("pairs.csv", "query,passage,label\nq,p,1\nq,p,maybe\n", r"pairs\.csv, line 3: label 'maybe' is not a number"),
-        ("pairs.tsv", "query\tpassage\nq\tp\n", r"pairs\.tsv, line 2: no label column"),
-        ("pairs.jsonl", '{"query": "q", "passage": "p", "label": 1}\n{"query": "q", "label": 0}\n',
-         r"pairs\.jsonl, line 2: no passage column"),
-        ("pairs.csv", "query,passage,label\nq,p,3\n", r"pairs\.csv, line 2: label 3.0 is outside \[0, 1\]"),
-        ("pairs.txt", "q p 1\n", "unsupported extension"),
-    ],
-)  # fmt: skip
-def test_bad_pairs_files_give_clear_errors(tmp_path: Path, name: str, text: str, message: str) -> None:
-    path = tmp_path / name
-    path.write_text(text)
-    with pytest.raises(TrainingDataError, match=message):
-        load_pairs(path)
-
-
-def test_pairs_files_load_in_every_format(tmp_path: Path) -> None:
-    (tmp_path / "a.csv").write_text("qtext,label,atext\nwho?,1,him\n")
-    (tmp_path / "b.tsv").write_text("question\ttext\tscore\nwho?\thim\t0\n")
-    assert load_pairs(tmp_path / "a.csv")[0].passage == "him"
-    assert load_pairs(tmp_path / "b.tsv")[0].label == 0.0
+        mine_bm25_negatives(BeirDataset.from_texts({}, {}, {}), num_negatives=1, depth=0)
 
 
 def test_shipped_default_model_loads_and_ranks(shipped_model_dir: str) -> None:
@@ -226,6 +177,9 @@ def test_shipped_default_model_loads_and_ranks(shipped_model_dir: str) -> None:
     scorer = CrossEncoderScorer(shipped_model_dir, backend="torch", device="cpu")
     scores = scorer.score(
         "what do pandas eat",
-        ["Giant pandas eat almost nothing but bamboo shoots and leaves.", "The stock market fell sharply on Monday."],
+        [
+            "Giant pandas eat almost nothing but bamboo shoots and leaves.",
+            "The stock market fell sharply on Monday.",
+        ],
     )
     assert scores[0].probability > scores[1].probability

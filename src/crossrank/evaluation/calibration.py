@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from crossrank.calibration import Calibration
-from crossrank.evaluation.datasets import Qrels
+from crossrank.data import Qrels
 
 Method = Literal["platt", "temperature"]
 METHODS: tuple[str, ...] = ("platt", "temperature")

@@ -37,7 +37,7 @@ def _scorer(model: str | None, backend: str, batch_size: int | None, calibrated:
 
 
 def _load(dataset: Path, split: str):  # type: ignore[no-untyped-def]
-    from crossrank.evaluation.datasets import load_beir
+    from crossrank.data import load_beir
 
     return load_beir(dataset, split)
 
@@ -75,7 +75,7 @@ def eval_command(
 ) -> None:
     """Evaluate reranking on a labelled dataset: first stage vs reranked vs fused, plus a threshold sweep."""
     from crossrank.cli import require_packages
-    from crossrank.evaluation.datasets import save_trec_run
+    from crossrank.data import save_trec_run
     from crossrank.evaluation.evaluate import evaluate_dataset
     from crossrank.evaluation.first_stage import FIRST_STAGES
     from crossrank.evaluation.report import write_report

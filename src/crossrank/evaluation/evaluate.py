@@ -3,7 +3,7 @@
 Example:
     ```python
     from crossrank import CrossEncoderScorer
-    from crossrank.evaluation.datasets import load_beir
+    from crossrank.data import load_beir
     result = evaluate_dataset(CrossEncoderScorer(), load_beir("path/to/scifact"),
                               first_stage="bm25", top_k=100)
     result.table.scores["reranked"]["ndcg@10"] > result.table.scores["bm25"]["ndcg@10"]
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crossrank.evaluation.datasets import BeirDataset, Run, load_trec_run
+from crossrank.data import BeirDataset, Run, load_trec_run
 from crossrank.evaluation.first_stage import FIRST_STAGES, bm25_run, dense_run, fuse, hybrid_run
 from crossrank.evaluation.metrics import DEFAULT_METRICS, MetricsTable, compare_runs
 from crossrank.evaluation.rerank import RerankedRun, rerank_run, top_k

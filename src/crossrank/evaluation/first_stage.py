@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from crossrank.evaluation.datasets import Run
+from crossrank.data import Run
 
 FirstStage = Literal["bm25", "dense", "hybrid", "run"]
 FIRST_STAGES: tuple[str, ...] = ("bm25", "dense", "hybrid", "run")

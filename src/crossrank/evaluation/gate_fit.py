@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from crossrank.evaluation.datasets import DatasetError, iter_jsonl
+from crossrank.data import DatasetError, iter_jsonl
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crossrank.evaluation.datasets import Qrels, Run
+from crossrank.data import Qrels, Run
 
 DEFAULT_METRICS: tuple[str, ...] = ("ndcg@10", "mrr@10", "recall@10", "recall@100", "map@100")
 """NDCG@10 and MRR@10 for the top of the list, Recall for what reaches the reranker, MAP overall."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from crossrank.evaluation.datasets import DatasetError, Run
+from crossrank.data import DatasetError, Run
 from crossrank.scorer import CrossEncoderScorer
 
 

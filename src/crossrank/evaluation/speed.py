@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crossrank.evaluation.datasets import load_corpus, load_queries
+from crossrank.data import load_corpus, load_queries
 
 ENGINES: tuple[str, ...] = ("baseline", "crossrank", "adapters")
 """``adapters`` times the bare scorer, LangChain and LlamaIndex round-robin in one process."""
@@ -70,7 +70,7 @@ def load_workload(dataset: str | Path, queries: int = 20, candidates: int = 50, 
     passages drawn with a fixed seed, so the run is repeatable and passage lengths
     follow the corpus.
     """
-    from crossrank.evaluation.datasets import data_file, load_qrels
+    from crossrank.data import data_file, load_qrels
 
     folder = Path(dataset)
     corpus = load_corpus(data_file(folder, "corpus.jsonl"))
@@ -477,7 +477,7 @@ def curve_measure(
     """
     from transformers import AutoTokenizer
 
-    from crossrank.evaluation.datasets import data_file
+    from crossrank.data import data_file
     from crossrank.models import resolve_model
 
     folder = Path(dataset)

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from crossrank.evaluation.datasets import Qrels
+from crossrank.data import Qrels
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(i / 20, 2) for i in range(21))
 

@@ -1,4 +1,6 @@
-"""Fine-tuning cross-encoder rerankers: data loading, hard-negative mining, training, model cards.
+"""Fine-tuning cross-encoder rerankers: hard-negative mining, training, distillation, model cards.
+
+Data is read by :mod:`crossrank.data` (BEIR folders, labelled pairs).
 
 Example:
     ```python
@@ -7,19 +9,13 @@ Example:
     ```
 """
 
-from crossrank.training.data import BeirData, LabelledPair, TrainingDataError, load_beir, load_pairs
 from crossrank.training.groups import TrainingGroup
 from crossrank.training.mining import mine_bm25_negatives
 from crossrank.training.trainer import TrainingSummary, train_cross_encoder
 
 __all__ = [
-    "BeirData",
-    "LabelledPair",
-    "TrainingDataError",
     "TrainingGroup",
     "TrainingSummary",
-    "load_beir",
-    "load_pairs",
     "mine_bm25_negatives",
     "train_cross_encoder",
 ]

@@ -57,7 +57,7 @@ def train(
 ) -> None:
     """Fine-tune a cross-encoder with mined hard negatives; writes the model and a model card."""
     from crossrank import resolve_model
-    from crossrank.training.data import TrainingDataError
+    from crossrank.data import DatasetError
     from crossrank.training.trainer import train_cross_encoder
 
     if base_model is not None:
@@ -88,7 +88,7 @@ def train(
             seed=seed,
             resume_from_checkpoint=True if resume else None,
         )
-    except TrainingDataError as error:
+    except DatasetError as error:
         # Kept here (not only in crossrank.cli) so the command stays usable on its own app.
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(code=2) from error

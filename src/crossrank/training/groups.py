@@ -6,8 +6,8 @@ teacher's score (distillation), so the cross-encoder starts from what the teache
 
 Example:
     ```python
-    from crossrank.training.data import BeirData
-    data = BeirData({"a": "cats purr", "b": "dogs bark"}, {"q": "cats"}, {"q": {"a": 1}})
+    from crossrank.data import BeirDataset
+    data = BeirDataset.from_texts({"a": "cats purr", "b": "dogs bark"}, {"q": "cats"}, {"q": {"a": 1}})
     groups = build_groups(data, {"q": ["b"]})
     groups[0].passages, groups[0].labels
     # -> (['cats purr', 'dogs bark'], [1.0, 0.0])
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crossrank.training.data import BeirData, TrainingDataError
+from crossrank.data import BeirDataset, DatasetError
 
 
 @dataclass
@@ -44,7 +44,7 @@ class TrainingGroup:
     teacher: list[float] = field(default_factory=list)
 
 
-def build_groups(data: BeirData, negatives: dict[str, list[str]]) -> list[TrainingGroup]:
+def build_groups(data: BeirDataset, negatives: dict[str, list[str]]) -> list[TrainingGroup]:
     """Turn judged queries and mined negatives into :class:`TrainingGroup` objects.
 
     Passages judged with grade 0 stay in the group as labelled negatives; queries without
@@ -52,12 +52,13 @@ def build_groups(data: BeirData, negatives: dict[str, list[str]]) -> list[Traini
 
     Example:
         ```python
-        d = BeirData({"a": "x", "b": "y"}, {"q": "x?"}, {"q": {"a": 1, "b": 0}})
+        d = BeirDataset.from_texts({"a": "x", "b": "y"}, {"q": "x?"}, {"q": {"a": 1, "b": 0}})
         build_groups(d, {"q": []})[0].labels
         # -> [1.0, 0.0]
         ```
     """
     groups: list[TrainingGroup] = []
+    passages = data.passages()
     for qid, query in data.queries.items():
         judged = data.qrels.get(qid, {})
         positives = [d for d, grade in judged.items() if grade > 0]
@@ -67,7 +68,7 @@ def build_groups(data: BeirData, negatives: dict[str, list[str]]) -> list[Traini
         mined = [d for d in negatives.get(qid, []) if d not in judged]
         doc_ids = positives + judged_negatives + mined
         labels = [1.0] * len(positives) + [0.0] * (len(judged_negatives) + len(mined))
-        groups.append(TrainingGroup(query, [data.corpus[d] for d in doc_ids], labels))
+        groups.append(TrainingGroup(query, [passages[d] for d in doc_ids], labels))
     return groups
 
 
@@ -179,5 +180,5 @@ def load_groups(path: str | Path) -> list[TrainingGroup]:
             try:
                 groups.append(TrainingGroup(**json.loads(line)))
             except (json.JSONDecodeError, TypeError) as error:
-                raise TrainingDataError(f"{file}, line {line_no}: not a training group ({error})") from error
+                raise DatasetError(f"{file}:{line_no}: not a training group ({error})") from error
     return groups

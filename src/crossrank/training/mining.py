@@ -2,8 +2,8 @@
 
 Example:
     ```python
-    from crossrank.training.data import BeirData
-    data = BeirData(
+    from crossrank.data import BeirDataset
+    data = BeirDataset.from_texts(
         corpus={"a": "cats purr", "b": "cats sleep a lot", "c": "dogs bark"},
         queries={"q": "why do cats purr"},
         qrels={"q": {"a": 1}},
@@ -19,7 +19,7 @@ import random
 
 import numpy as np
 
-from crossrank.training.data import BeirData
+from crossrank.data import BeirDataset
 
 
 def bm25_top_k(corpus: dict[str, str], queries: dict[str, str], depth: int) -> dict[str, list[str]]:
@@ -82,7 +82,7 @@ def _pick_negatives(
 
 
 def mine_bm25_negatives(
-    data: BeirData,
+    data: BeirDataset,
     num_negatives: int = 4,
     depth: int = 30,
     seed: int = 42,
@@ -97,8 +97,8 @@ def mine_bm25_negatives(
 
     Example:
         ```python
-        from crossrank.training.data import BeirData
-        d = BeirData({"a": "solar power", "b": "solar eclipse", "c": "pasta"}, {"q": "solar"}, {"q": {"a": 1}})
+        from crossrank.data import BeirDataset
+        d = BeirDataset.from_texts({"a": "solar power", "b": "solar eclipse", "c": "pasta"}, {"q": "solar"}, {"q": {"a": 1}})
         mine_bm25_negatives(d, num_negatives=2, depth=3)["q"]
         # -> ['b', 'c']
         ```
@@ -106,9 +106,10 @@ def mine_bm25_negatives(
     if num_negatives < 0 or depth < 1:
         raise ValueError(f"num_negatives must be >= 0 and depth >= 1, got {num_negatives} and {depth}")
     rng = random.Random(seed)
-    ranked = bm25_top_k(data.corpus, data.queries, depth)
+    passages = data.passages()
+    ranked = bm25_top_k(passages, data.queries, depth)
     if bi_encoder:
-        dense = bi_encoder_top_k(data.corpus, data.queries, depth, bi_encoder)
+        dense = bi_encoder_top_k(passages, data.queries, depth, bi_encoder)
         for qid, lexical in ranked.items():
             merged = [d for pair in zip(lexical, dense[qid]) for d in pair]
             ranked[qid] = list(dict.fromkeys(merged))

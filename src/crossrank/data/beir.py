@@ -1,4 +1,4 @@
-"""Loading labelled retrieval data: BEIR-layout datasets and TREC run files.
+"""BEIR-layout datasets: the one reader evaluation, training, benchmarks and the model recipe use.
 
 BEIR layout (the format of most public retrieval sets, and of the sample bundled in
 ``crossrank/sample_data``)::
@@ -8,17 +8,16 @@ BEIR layout (the format of most public retrieval sets, and of the sample bundled
       queries.jsonl[.gz]    {"_id": ..., "text": ...} per line
       qrels/<split>.tsv     query-id <tab> corpus-id <tab> score, with a header line
 
-A TREC run file has one ``query-id Q0 doc-id rank score tag`` line per retrieved
-document. Every parsing error names the file and the line, and nothing is skipped
-silently: a qrel pointing at an unknown query or document is an error.
+Every parsing error names the file and the line, and nothing is skipped silently: a
+qrel pointing at an unknown query or document is an error.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -77,8 +76,52 @@ class BeirDataset:
     path: Path = field(default=Path("."))
 
     def passages(self) -> dict[str, str]:
-        """doc id -> passage text (title and text)."""
+        """doc id -> passage text (title and text), the form rerankers, retrievers and training see."""
         return {doc_id: doc.passage for doc_id, doc in self.corpus.items()}
+
+    def subset(self, query_ids: Iterable[str]) -> BeirDataset:
+        """Only the queries in ``query_ids`` (and their judgements); the corpus is shared, not copied.
+
+        Example:
+            ```python
+            data = BeirDataset.from_texts({"d": "x"}, {"a": "q1", "b": "q2"}, {"a": {"d": 1}, "b": {"d": 1}})
+            list(data.subset(["b"]).queries)
+            # -> ['b']
+            ```
+        """
+        keep = [q for q in query_ids if q in self.queries]
+        return replace(
+            self,
+            queries={q: self.queries[q] for q in keep},
+            qrels={q: self.qrels[q] for q in keep if q in self.qrels},
+            unjudged_queries=0,
+        )
+
+    @classmethod
+    def from_texts(
+        cls,
+        corpus: Mapping[str, str],
+        queries: Mapping[str, str],
+        qrels: Mapping[str, Mapping[str, int]],
+        name: str = "",
+        split: str = "",
+    ) -> BeirDataset:
+        """A dataset built in memory from passage texts (no titles).
+
+        Example:
+            ```python
+            data = BeirDataset.from_texts({"a": "cats purr"}, {"q": "cats"}, {"q": {"a": 1}})
+            data.passages()
+            # -> {'a': 'cats purr'}
+            ```
+        """
+        return cls(
+            name=name,
+            split=split,
+            corpus={doc_id: Document(title="", text=text) for doc_id, text in corpus.items()},
+            queries=dict(queries),
+            qrels={q: dict(judged) for q, judged in qrels.items()},
+        )
 
 
 def open_text(path: Path) -> IO[str]:
@@ -93,7 +136,9 @@ def data_file(folder: Path, stem: str) -> Path:
     for candidate in (folder / stem, folder / f"{stem}.gz"):
         if candidate.is_file():
             return candidate
-    raise DatasetError(f"{folder}: no {stem} or {stem}.gz; a BEIR dataset folder needs both corpus and queries")
+    raise DatasetError(
+        f"{folder}: no {stem} or {stem}.gz; a BEIR dataset folder needs both corpus and queries"
+    )
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
@@ -163,6 +208,14 @@ def load_queries(path: str | Path) -> dict[str, str]:
     return queries
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _qrel_lines(path: Path) -> Iterator[tuple[int, str, str, int]]:
     """(line number, query id, doc id, grade) for each judgement line of a qrels TSV."""
     if not path.is_file():
@@ -172,7 +225,9 @@ def _qrel_lines(path: Path) -> Iterator[tuple[int, str, str, int]]:
             if not line.strip():
                 continue
             parts = line.rstrip("\n").split("\t")
-            if line_no == 1 and parts[0].strip().lower() in {"query-id", "query_id", "qid"}:
+            if line_no == 1 and (
+                parts[0].strip().lower() in {"query-id", "query_id", "qid"} or not _is_number(parts[-1])
+            ):
                 continue  # header
             if len(parts) != 3:
                 raise DatasetError(
@@ -229,7 +284,9 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
         raise DatasetError(f"{folder}: not a directory; pass a BEIR dataset folder")
     qrels_path = folder / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
-        available = sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
+        available = (
+            sorted(p.stem for p in (folder / "qrels").glob("*.tsv")) if (folder / "qrels").is_dir() else []
+        )
         raise DatasetError(f"{qrels_path}: no such split; available splits: {available or 'none'}")
     corpus = load_corpus(data_file(folder, "corpus.jsonl"))
     all_queries = load_queries(data_file(folder, "queries.jsonl"))
@@ -252,58 +309,3 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
         unjudged_queries=len(all_queries) - len(queries),
         path=folder,
     )
-
-
-def load_trec_run(path: str | Path) -> Run:
-    """Read a TREC run file (``qid Q0 docid rank score tag``, whitespace-separated).
-
-    Example:
-        ```python
-        run = load_trec_run("bm25.run")
-        ```
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{path}: run file not found")
-    run: Run = {}
-    with open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            parts = line.split()
-            if len(parts) != 6:
-                raise DatasetError(
-                    f"{path}:{line_no}: expected 6 columns (query-id Q0 doc-id rank score tag), "
-                    f"got {len(parts)}: {line.strip()!r:.80}"
-                )
-            query_id, _, doc_id, rank, score, _ = parts
-            try:
-                int(rank)
-                value = float(score)
-            except ValueError:
-                raise DatasetError(f"{path}:{line_no}: rank {rank!r} or score {score!r} is not a number") from None
-            docs = run.setdefault(query_id, {})
-            if doc_id in docs:
-                raise DatasetError(f"{path}:{line_no}: document {doc_id!r} appears twice for query {query_id!r}")
-            docs[doc_id] = value
-    if not run:
-        raise DatasetError(f"{path}: the run file is empty")
-    return run
-
-
-def save_trec_run(run: Mapping[str, Mapping[str, float]], path: str | Path, tag: str = "crossrank") -> Path:
-    """Write a run in TREC format, documents sorted by score (ties by doc id, so output is deterministic).
-
-    Example:
-        ```python
-        save_trec_run({"q1": {"d1": 2.0, "d2": 1.0}}, "out.run")
-        ```
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        for query_id in sorted(run):
-            ranked = sorted(run[query_id].items(), key=lambda item: (-item[1], item[0]))
-            for rank, (doc_id, score) in enumerate(ranked, start=1):
-                handle.write(f"{query_id} Q0 {doc_id} {rank} {score:.6f} {tag}\n")
-    return path

@@ -1,4 +1,4 @@
-"""BEIR and TREC loading: what loads, and errors that name the file and line."""
+"""BEIR loading: what loads, and errors that name the file and line."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tiny_model import QA
 
-from crossrank.evaluation.datasets import DatasetError, load_beir, load_trec_run, save_trec_run
+from crossrank.data import BeirDataset, DatasetError, load_beir
 
 
 def test_loads_beir_layout(beir_dir: Path) -> None:
@@ -42,13 +42,33 @@ def test_queries_without_judgements_are_counted_not_evaluated(beir_dir: Path) ->
 @pytest.mark.parametrize(
     ("target", "content", "expected"),
     [
-        ("corpus.jsonl", '{"_id": "a", "text": "ok"}\n{"_id": "b", "text": \n', r"corpus.jsonl:2: not valid JSON"),
-        ("corpus.jsonl", '{"_id": "a", "text": "ok"}\n{"text": "no id"}\n', r"corpus.jsonl:2: missing field '_id'"),
-        ("corpus.jsonl", '{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}\n', r"corpus.jsonl:2: duplicate"),
+        (
+            "corpus.jsonl",
+            '{"_id": "a", "text": "ok"}\n{"_id": "b", "text": \n',
+            r"corpus.jsonl:2: not valid JSON",
+        ),
+        (
+            "corpus.jsonl",
+            '{"_id": "a", "text": "ok"}\n{"text": "no id"}\n',
+            r"corpus.jsonl:2: missing field '_id'",
+        ),
+        (
+            "corpus.jsonl",
+            '{"_id": "a", "text": "x"}\n{"_id": "a", "text": "y"}\n',
+            r"corpus.jsonl:2: duplicate",
+        ),
         ("queries.jsonl", '{"_id": "q00", "text": ""}\n', r"queries.jsonl:1: query 'q00' has empty text"),
-        ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq00\tpos0\n", r"test.tsv:2: expected 3 tab-separated"),
+        (
+            "qrels/test.tsv",
+            "query-id\tcorpus-id\tscore\nq00\tpos0\n",
+            r"test.tsv:2: expected 3 tab-separated",
+        ),
         ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq00\tpos0\thigh\n", r"test.tsv:2: score 'high'"),
-        ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq00\tpos0\t1\nq00\tnope\t1\n", r"test.tsv:3: document id 'nope'"),
+        (
+            "qrels/test.tsv",
+            "query-id\tcorpus-id\tscore\nq00\tpos0\t1\nq00\tnope\t1\n",
+            r"test.tsv:3: document id 'nope'",
+        ),
         ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq99\tpos0\t1\n", r"test.tsv:2: query id 'q99'"),
     ],
 )
@@ -63,22 +83,23 @@ def test_missing_split_lists_available(beir_dir: Path) -> None:
         load_beir(beir_dir, "dev")
 
 
-def test_trec_run_round_trip(tmp_path: Path) -> None:
-    run = {"q1": {"d1": 0.5, "d2": 2.0}, "q2": {"d3": 1.0}}
-    path = save_trec_run(run, tmp_path / "x.run", tag="t")
-    assert path.read_text().splitlines()[0] == "q1 Q0 d2 1 2.000000 t"
-    assert load_trec_run(path) == run
+def test_missing_file_is_named(beir_dir: Path) -> None:
+    (beir_dir / "queries.jsonl").unlink()
+    with pytest.raises(DatasetError, match=r"no queries.jsonl or queries.jsonl.gz"):
+        load_beir(beir_dir)
 
 
-@pytest.mark.parametrize(
-    ("content", "expected"),
-    [
-        ("q1 Q0 d1 1 0.5\n", r"x.run:1: expected 6 columns"),
-        ("q1 Q0 d1 1 0.5 t\nq1 Q0 d2 two 0.4 t\n", r"x.run:2: rank 'two'"),
-        ("q1 Q0 d1 1 0.5 t\nq1 Q0 d1 2 0.4 t\n", r"x.run:2: document 'd1' appears twice"),
-    ],
-)
-def test_bad_trec_run(tmp_path: Path, content: str, expected: str) -> None:
-    (tmp_path / "x.run").write_text(content)
-    with pytest.raises(DatasetError, match=expected):
-        load_trec_run(tmp_path / "x.run")
+def test_any_non_numeric_header_is_skipped(beir_dir: Path) -> None:
+    qrels = beir_dir / "qrels" / "test.tsv"
+    qrels.write_text("query\tdoc\trelevance\nq00\tpos0\t1\n")
+    assert load_beir(beir_dir).qrels == {"q00": {"pos0": 1}}
+
+
+def test_subset_and_in_memory_datasets() -> None:
+    data = BeirDataset.from_texts({"a": "cats purr", "b": "dogs bark"}, {"q1": "cats", "q2": "dogs"},
+                                  {"q1": {"a": 1}, "q2": {"b": 1}})  # fmt: skip
+    part = data.subset(["q2", "unknown"])
+    assert part.queries == {"q2": "dogs"}
+    assert part.qrels == {"q2": {"b": 1}}
+    assert part.passages() == {"a": "cats purr", "b": "dogs bark"}
+    assert data.queries == {"q1": "cats", "q2": "dogs"}  # the original is untouched

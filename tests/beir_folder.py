@@ -1,11 +1,13 @@
-"""A small BEIR-layout dataset written by the tests themselves (no shared data needed)."""
+"""A small BEIR-layout dataset written by the tests themselves (no shared data needed).
+
+The ``beir_dir`` fixture is registered in ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
 from tiny_model import QA
 
 
@@ -24,8 +26,3 @@ def write_beir(folder: Path, with_header: bool = True) -> Path:
     lines += [f"q{i:02d}\tpos{i}\t1" for i in range(len(QA))]
     (folder / "qrels" / "test.tsv").write_text("\n".join(lines) + "\n")
     return folder
-
-
-@pytest.fixture
-def beir_dir(tmp_path: Path) -> Path:
-    return write_beir(tmp_path / "tinyqa")
