@@ -1,20 +1,30 @@
-"""Mapping a model's raw logits to calibrated probabilities.
+"""Mapping a model's raw logits to calibrated probabilities: the one home of the sigmoid,
+the logit and every Platt or temperature fit in crossrank.
 
 A calibration lives beside a model as ``crossrank_calibration.json`` and the scorer
 applies it automatically, so ``min_probability=0.3`` means the same thing for every
 model that has one. It also carries the model's recommended threshold: the gate every
 crossrank surface applies when the user sets none (``min_probability="model"``).
+
+Fitting (:func:`fit_calibration`, :func:`fit_platt`) imports scikit-learn and SciPy
+only when called, so loading a model never pays for them.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # numpy is imported by the functions that need it: `crossrank --help` stays light
+    import numpy as np
 
 ThresholdSource = Literal["model", "fitted"]
+Method = Literal["platt", "temperature"]
+METHODS: tuple[Method, ...] = ("platt", "temperature")
 CALIBRATION_FILE = "crossrank_calibration.json"
 
 
@@ -44,6 +54,60 @@ def logit_of(probability: float, eps: float = 1e-7) -> float:
     """
     p = min(max(float(probability), eps), 1.0 - eps)
     return math.log(p / (1.0 - p))
+
+
+def sigmoids(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """:func:`sigmoid` of every value, as a float64 array.
+
+    Example:
+        ```python
+        sigmoids([0.0, 100.0]).tolist()
+        # -> [0.5, 1.0]
+        ```
+    """
+    import numpy as np
+    from scipy.special import expit
+
+    return np.asarray(expit(np.asarray(values, dtype=np.float64)), dtype=np.float64)
+
+
+def fit_platt(
+    scores: Sequence[float] | np.ndarray, labels: Sequence[float] | np.ndarray, strength: float = 1.0
+) -> tuple[float, float]:
+    """Fit ``p = sigmoid(a * score + b)`` by maximum likelihood (logistic regression).
+
+    Labels may be soft (any value in [0, 1], e.g. averaged judgements): each score then
+    counts as a positive with weight ``label`` and a negative with weight ``1 - label``,
+    which is the same likelihood. ``strength`` is scikit-learn's ``C``: the mild L2
+    penalty keeps cleanly separated data from driving the slope to infinity.
+
+    Raises:
+        ValueError: Mismatched or empty inputs, or labels outside [0, 1].
+
+    Example:
+        ```python
+        a, b = fit_platt([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
+        a > 0
+        # -> True
+        ```
+    """
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape or x.size == 0:
+        raise ValueError(
+            f"scores and labels must be non-empty 1-D sequences of one length, got {x.shape} and {y.shape}"
+        )
+    if np.any((y < 0) | (y > 1)) or not np.all(np.isfinite(x)):
+        raise ValueError("labels must be in [0, 1] and scores finite")
+    features = np.concatenate([x, x]).reshape(-1, 1)
+    targets = np.concatenate([np.ones_like(y), np.zeros_like(y)])
+    weights = np.concatenate([y, 1.0 - y])
+    model = LogisticRegression(C=strength, solver="lbfgs", max_iter=1000)
+    model.fit(features, targets, sample_weight=weights)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
 
 
 @dataclass(frozen=True)
@@ -115,3 +179,52 @@ class Calibration:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: not a valid crossrank calibration ({exc})") from exc
+
+
+def fit_calibration(
+    logits: Sequence[float] | np.ndarray, labels: Sequence[int] | np.ndarray, method: Method = "platt"
+) -> Calibration:
+    """Fit ``probability = sigmoid(a * logit + b)`` on labelled (logit, relevant) pairs.
+
+    ``platt`` fits ``a`` and ``b`` (:func:`fit_platt`); ``temperature`` fits ``a = 1/T``
+    with ``b = 0`` (SciPy's bounded scalar minimiser on the negative log-likelihood).
+
+    Raises:
+        ValueError: Fewer than one positive and one negative pair, an unknown method,
+            or a fit that would invert the ranking (``a <= 0``).
+
+    Example:
+        ```python
+        fit_calibration([-4.0, -1.0, 1.0, 4.0] * 5, [0, 1, 0, 1] * 5, "temperature").method
+        # -> 'temperature'
+        ```
+    """
+    import numpy as np
+
+    x = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.int64)
+    if method not in METHODS:
+        raise ValueError(f"unknown calibration method {method!r}; choose one of {METHODS}")
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("logits and labels must be 1-D arrays of the same length")
+    positives = int(y.sum())
+    if positives == 0 or positives == len(y):
+        raise ValueError(
+            f"calibration needs both relevant and non-relevant pairs; got {positives} relevant of {len(y)}"
+        )
+    if method == "platt":
+        a, b = fit_platt(x, y)
+    else:
+        from scipy.optimize import minimize_scalar
+
+        def nll(log_a: float) -> float:
+            p = np.clip(sigmoids(np.exp(log_a) * x), 1e-12, 1 - 1e-12)
+            return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+
+        a, b = float(np.exp(minimize_scalar(nll, bounds=(-8.0, 8.0), method="bounded").x)), 0.0
+    if a <= 0:
+        raise ValueError(
+            f"the fitted slope is {a:.4g}: on these pairs higher logits mean *less* relevant, "
+            "so the model (or the labels) cannot be calibrated by rescaling"
+        )
+    return Calibration(method=method, a=a, b=b)

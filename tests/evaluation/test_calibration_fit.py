@@ -7,10 +7,10 @@ import pytest
 from tiny_model import QA
 
 from crossrank import Calibration, CrossEncoderScorer
+from crossrank.calibration import fit_calibration
 from crossrank.evaluation.calibration import (
     calibrate,
     expected_calibration_error,
-    fit_calibration,
     labelled_pairs,
     threshold_for_precision,
 )
@@ -22,7 +22,9 @@ PASSAGES = [p for _, p, _ in QA] + [n for _, _, n in QA]
 def scored(tiny_model_dir: str) -> tuple[np.ndarray, np.ndarray]:
     """Logits (queries x passages) and labels: query i's relevant passage is passage i."""
     scorer = CrossEncoderScorer(tiny_model_dir, device="cpu", calibration=None)
-    logits = np.array([[s.logit for s in group] for group in scorer.score_many([(q, PASSAGES) for q, _, _ in QA])])
+    logits = np.array(
+        [[s.logit for s in group] for group in scorer.score_many([(q, PASSAGES) for q, _, _ in QA])]
+    )
     labels = np.zeros_like(logits, dtype=np.int64)
     labels[np.arange(len(QA)), np.arange(len(QA))] = 1
     return logits, labels
@@ -32,7 +34,9 @@ def scored(tiny_model_dir: str) -> tuple[np.ndarray, np.ndarray]:
 def test_fit_reduces_ece_on_held_out_queries(scored: tuple[np.ndarray, np.ndarray], method: str) -> None:
     logits, labels = scored
     # Fit on even queries, measure on odd ones: no pair is in both.
-    report = calibrate(logits[::2].ravel(), labels[::2].ravel(), logits[1::2].ravel(), labels[1::2].ravel(), method)
+    report = calibrate(
+        logits[::2].ravel(), labels[::2].ravel(), logits[1::2].ravel(), labels[1::2].ravel(), method
+    )
     assert report.calibration.method == method
     assert report.calibration.a > 0
     assert report.ece_after < report.ece_before

@@ -1,16 +1,18 @@
-"""Fitting a ``Calibration`` (temperature or Platt scaling) on labelled (logit, relevant) pairs.
+"""Measuring a calibration on a labelled dataset: fit on one split, ECE on another.
 
 Raw logits differ per model, so ``min_probability=0.2`` means different things for
 different models until their logits are mapped to probabilities that match observed
-relevance rates. Fit on one split, measure the expected calibration error (ECE) on
-another, and save the result beside the model; the scorer then applies it by itself.
+relevance rates. :func:`calibrate` reranks a dataset, fits on one split (with
+``crossrank.calibration.fit_calibration``, the one fitting code), measures the expected
+calibration error (ECE) on another and suggests a threshold; save the result beside the
+model and the scorer applies it by itself.
 
 Example:
     ```python
-    import numpy as np
-    logits = np.array([-4.0, -3.0, -2.0, 2.0, 3.0, 4.0]); labels = np.array([0, 0, 1, 0, 1, 1])
-    fit_calibration(logits, labels, "temperature").method
-    # -> 'temperature'
+    fit_logits, fit_labels = labelled_pairs(train_run.logits, train_qrels)
+    eval_logits, eval_labels = labelled_pairs(test_run.logits, test_qrels)
+    report = calibrate(fit_logits, fit_labels, eval_logits, eval_labels)
+    report.calibration.save("path/to/model")
     ```
 """
 
@@ -18,15 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from crossrank.calibration import Calibration
+from crossrank.calibration import Calibration, Method, fit_calibration, sigmoids
 from crossrank.data import Qrels
-
-Method = Literal["platt", "temperature"]
-METHODS: tuple[str, ...] = ("platt", "temperature")
 
 
 def labelled_pairs(logits: Mapping[str, Mapping[str, float]], qrels: Qrels) -> tuple[np.ndarray, np.ndarray]:
@@ -49,12 +48,6 @@ def labelled_pairs(logits: Mapping[str, Mapping[str, float]], qrels: Qrels) -> t
             values.append(float(logits[query_id][doc_id]))
             labels.append(int(qrels[query_id].get(doc_id, 0) > 0))
     return np.asarray(values, dtype=np.float64), np.asarray(labels, dtype=np.int64)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    from scipy.special import expit
-
-    return np.asarray(expit(x), dtype=np.float64)
 
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
@@ -81,51 +74,6 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
         if mask.any():
             error += mask.mean() * abs(labels[mask].mean() - probabilities[mask].mean())
     return float(error)
-
-
-def fit_calibration(logits: np.ndarray, labels: np.ndarray, method: Method = "platt") -> Calibration:
-    """Fit ``probability = sigmoid(a * logit + b)`` by maximum likelihood.
-
-    ``platt`` fits ``a`` and ``b`` (scikit-learn logistic regression on the logit,
-    lightly regularised); ``temperature`` fits ``a = 1/T`` with ``b = 0`` (scipy).
-
-    Raises:
-        ValueError: Fewer than one positive and one negative pair, an unknown method,
-            or a fit that would invert the ranking (``a <= 0``).
-    """
-    logits = np.asarray(logits, dtype=np.float64)
-    labels = np.asarray(labels, dtype=np.int64)
-    if method not in METHODS:
-        raise ValueError(f"unknown calibration method {method!r}; choose one of {METHODS}")
-    if logits.shape != labels.shape or logits.ndim != 1:
-        raise ValueError("logits and labels must be 1-D arrays of the same length")
-    positives = int(labels.sum())
-    if positives == 0 or positives == len(labels):
-        raise ValueError(
-            f"calibration needs both relevant and non-relevant pairs; got {positives} relevant of {len(labels)}"
-        )
-    if method == "platt":
-        from sklearn.linear_model import LogisticRegression
-
-        # Mild L2 (C=1): on cleanly separated pairs an unregularised fit drives the slope
-        # to infinity and turns every probability into 0 or 1.
-        model = LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000)
-        model.fit(logits.reshape(-1, 1), labels)
-        a, b = float(model.coef_[0, 0]), float(model.intercept_[0])
-    else:
-        from scipy.optimize import minimize_scalar
-
-        def nll(log_a: float) -> float:
-            p = np.clip(_sigmoid(np.exp(log_a) * logits), 1e-12, 1 - 1e-12)
-            return float(-(labels * np.log(p) + (1 - labels) * np.log(1 - p)).mean())
-
-        a, b = float(np.exp(minimize_scalar(nll, bounds=(-8.0, 8.0), method="bounded").x)), 0.0
-    if a <= 0:
-        raise ValueError(
-            f"the fitted slope is {a:.4g}: on these pairs higher logits mean *less* relevant, "
-            "so the model (or the labels) cannot be calibrated by rescaling"
-        )
-    return Calibration(method=method, a=a, b=b)
 
 
 def threshold_for_precision(probabilities: np.ndarray, labels: np.ndarray, target: float) -> float | None:
@@ -199,8 +147,8 @@ def calibrate(
         ```
     """
     calibration = fit_calibration(fit_logits, fit_labels, method)
-    before = _sigmoid(np.asarray(eval_logits, dtype=np.float64))
-    after = _sigmoid(calibration.a * np.asarray(eval_logits, dtype=np.float64) + calibration.b)
+    before = sigmoids(eval_logits)
+    after = sigmoids(calibration.a * np.asarray(eval_logits, dtype=np.float64) + calibration.b)
     threshold = threshold_for_precision(after, eval_labels, target_precision)
     # The recommended threshold travels with the mapping it was measured under.
     calibration = replace(

@@ -17,13 +17,11 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
+from crossrank.calibration import fit_platt, sigmoid
 from crossrank.data import BeirDataset, DatasetError
 
 
@@ -97,32 +95,6 @@ def add_teacher_scores(groups: Sequence[TrainingGroup], teacher: str, batch_size
         group.teacher = [float(q @ passage_emb[passage_index[p]]) for p in group.passages]
 
 
-def fit_platt(scores: Sequence[float], labels: Sequence[float], iterations: int = 50) -> tuple[float, float]:
-    """Fit ``p = sigmoid(a * score + b)`` to binary labels by Newton's method (logistic regression).
-
-    Used to turn a teacher's cosine similarities into probabilities on the same scale as the
-    human labels before mixing them.
-
-    Example:
-        ```python
-        a, b = fit_platt([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1])
-        a > 0
-        # -> True
-        ```
-    """
-    x = np.asarray(scores, dtype=np.float64)
-    y = np.asarray(labels, dtype=np.float64)
-    params = np.zeros(2)
-    design = np.stack([x, np.ones_like(x)], axis=1)
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(design @ params)))
-        gradient = design.T @ (p - y)
-        # A small ridge keeps separable data (a perfect teacher) from diverging.
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + 1e-3 * np.eye(2)
-        params -= np.linalg.solve(hessian, gradient)
-    return float(params[0]), float(params[1])
-
-
 def soft_labels(
     groups: Sequence[TrainingGroup], teacher_weight: float
 ) -> tuple[list[list[float]], dict[str, float]]:
@@ -145,7 +117,7 @@ def soft_labels(
     a, b = fit_platt([s for g in groups for s in g.teacher], [y for g in groups for y in g.labels])
     mixed = [
         [
-            teacher_weight / (1.0 + math.exp(-(a * s + b))) + (1.0 - teacher_weight) * y
+            teacher_weight * sigmoid(a * s + b) + (1.0 - teacher_weight) * y
             for s, y in zip(g.teacher, g.labels)
         ]
         for g in groups

@@ -184,13 +184,9 @@ def _loss(model: object, loss: Loss) -> object:
 def _listnet_targets(labels: list[list[float]]) -> list[list[float]]:
     # ListNet soft-maxes its targets; log-odds make a 0.9 vs 0.1 label a strong preference
     # instead of the near-uniform distribution softmax([0.9, 0.1]) would give.
-    import math
+    from crossrank.calibration import logit_of
 
-    clip = 1e-3
-    return [
-        [math.log(max(clip, min(1 - clip, y)) / (1 - max(clip, min(1 - clip, y)))) for y in ys]
-        for ys in labels
-    ]
+    return [[logit_of(y, eps=1e-3) for y in ys] for ys in labels]
 
 
 def train_cross_encoder(
