@@ -1,4 +1,5 @@
-"""CrossRankReranker inside real LangChain objects: retrievers, compressor pipelines, LCEL chains."""
+"""CrossRankReranker and CrossRankCrossEncoder inside real LangChain objects: retrievers,
+compressor pipelines, LCEL chains, LangChain's own CrossEncoderReranker."""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ import pytest
 pytest.importorskip("langchain_core")
 pytest.importorskip("langchain_classic")
 
-from langchain_core.documents import Document  # noqa: E402
-from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough  # noqa: E402
+from langchain_core.documents import Document
+from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
+from small_corpus import CORPUS
 
-from crossrank import Verdict  # noqa: E402
-from crossrank.langchain import CrossRankReranker  # noqa: E402
-from small_corpus import CORPUS  # noqa: E402
-
+from crossrank import Verdict
+from crossrank.langchain import CrossRankCrossEncoder, CrossRankReranker
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +74,12 @@ def test_inside_document_compressor_pipeline(embeddings, vector_retriever, reran
     from langchain_classic.retrievers.document_compressors import DocumentCompressorPipeline
     from langchain_community.document_transformers import EmbeddingsRedundantFilter
 
-    pipeline = DocumentCompressorPipeline(transformers=[EmbeddingsRedundantFilter(embeddings=embeddings), reranker])
-    docs = pipeline.compress_documents(vector_retriever.invoke("How tall is the Eiffel Tower?"), "How tall is the Eiffel Tower?")
+    pipeline = DocumentCompressorPipeline(
+        transformers=[EmbeddingsRedundantFilter(embeddings=embeddings), reranker]
+    )
+    docs = pipeline.compress_documents(
+        vector_retriever.invoke("How tall is the Eiffel Tower?"), "How tall is the Eiffel Tower?"
+    )
     assert docs[0].metadata["source"] == "travel/paris.md"
 
 
@@ -117,7 +121,9 @@ async def test_runnable_async_path(vector_retriever, reranker):
 
 def test_weak_verdict_keeps_flagged_documents(scorer):
     reranker = CrossRankReranker(scorer=scorer, top_n=2, min_probability=0.5, min_keep=1)
-    out = reranker.rerank_documents([Document(page_content=t) for t, _ in CORPUS], "Andromeda galaxy distance?")
+    out = reranker.rerank_documents(
+        [Document(page_content=t) for t, _ in CORPUS], "Andromeda galaxy distance?"
+    )
     assert out.verdict is Verdict.WEAK
     assert len(out.documents) == 1 and out.documents[0].metadata["passed_threshold"] is False
 
@@ -146,3 +152,74 @@ def test_model_name_uses_the_shared_instance(tiny_model_dir):
     # The default engine (auto: int8 ONNX on this CPU), loaded once per process for everyone.
     assert reranker._scorer.backend is load_backend(tiny_model_dir)
     assert reranker._scorer.backend.name == "onnx"
+
+
+# -- CrossRankCrossEncoder: LangChain's own CrossEncoderReranker over crossrank's scorer ----------
+
+
+def test_langchain_cross_encoder_reranker_orders_like_crossrank(scorer):
+    from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
+    from langchain_community.cross_encoders import BaseCrossEncoder
+
+    encoder = CrossRankCrossEncoder(scorer=scorer)
+    assert isinstance(encoder, BaseCrossEncoder)
+    docs = [
+        Document(page_content=t, metadata={"source": s}, id=f"doc-{i}") for i, (t, s) in enumerate(CORPUS)
+    ]
+    before = copy.deepcopy(docs)
+    query = "How can I recover a forgotten password?"
+
+    out = CrossEncoderReranker(model=encoder, top_n=2).compress_documents(docs, query)
+
+    assert docs == before
+    ours = CrossRankReranker(scorer=scorer, top_n=2, min_probability=None).compress_documents(docs, query)
+    assert [d.id for d in out] == [d.id for d in ours]
+    probabilities = [s.probability for s in scorer.score(query, [d.page_content for d in docs])]
+    by_score = sorted(range(len(docs)), key=lambda i: probabilities[i], reverse=True)[:2]
+    assert [d.id for d in out] == [f"doc-{i}" for i in by_score]
+    assert out[0].metadata == {"source": "help/password.md"}
+
+
+def test_cross_encoder_scores_mixed_queries_in_input_order(scorer):
+    pandas, paris = "What do giant pandas eat?", "How tall is the Eiffel Tower?"
+    texts = [t for t, _ in CORPUS]
+    # Interleaved queries, and a pair repeated: each score lands at its own position.
+    pairs = [(pandas if i % 2 else paris, t) for i, t in enumerate(texts)] + [(pandas, texts[0])]
+    before = copy.deepcopy(pairs)
+
+    scores = CrossRankCrossEncoder(scorer=scorer).score(pairs)
+
+    assert pairs == before
+    assert all(type(x) is float for x in scores) and len(scores) == len(pairs)
+    # (Approximate: batches padded to other lengths move a logit by ~1e-7.)
+    expected = {q: scorer.score(q, texts) for q in (pandas, paris)}
+    assert scores == pytest.approx([expected[q][texts.index(t)].probability for q, t in pairs], abs=1e-6)
+    logits = CrossRankCrossEncoder(scorer=scorer, output="logit").score(pairs)
+    assert logits == pytest.approx([expected[q][texts.index(t)].logit for q, t in pairs], abs=1e-5)
+    assert sorted(range(len(pairs)), key=scores.__getitem__) == sorted(
+        range(len(pairs)), key=logits.__getitem__
+    )
+
+
+def test_cross_encoder_rejects_bad_pairs_by_position(scorer, tiny_model_dir):
+    from pathlib import Path
+
+    from crossrank.backends import load_backend
+
+    encoder = CrossRankCrossEncoder(scorer=scorer)
+    assert encoder.score([]) == []
+    with pytest.raises(TypeError, match=r"text_pairs\[1\] must be a \(query, text\) pair, got str: 'oops'"):
+        encoder.score([("q", "a"), "oops"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"text_pairs\[0\] must be a \(query, text\) pair, got tuple"):
+        encoder.score([("q", "a", "b")])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"the text of text_pairs\[1\] must be a string, got int: 7"):
+        encoder.score([("q", "a"), ("q", 7)])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"the query of text_pairs\[0\] \(None, 'a'\) must be a string"):
+        encoder.score([(None, "a")])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match=r"the query of text_pairs\[1\] \(' ', 'a'\) is empty"):
+        encoder.score([("q", "a"), (" ", "a")])
+    with pytest.raises(TypeError, match="text_pairs must be a list"):
+        encoder.score("q")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not both"):
+        CrossRankCrossEncoder(scorer=scorer, model="x")
+    assert CrossRankCrossEncoder(model=Path(tiny_model_dir))._scorer.backend is load_backend(tiny_model_dir)

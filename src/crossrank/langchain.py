@@ -1,6 +1,7 @@
-"""LangChain adapter: ``CrossRankReranker``, a ``BaseDocumentCompressor`` over the shared scorer.
+"""LangChain adapters over the shared scorer: ``CrossRankReranker``, a ``BaseDocumentCompressor``,
+and ``CrossRankCrossEncoder``, a ``BaseCrossEncoder`` for LangChain's own ``CrossEncoderReranker``.
 
-Drop it into ``ContextualCompressionRetriever``, ``DocumentCompressorPipeline`` or an
+Drop ``CrossRankReranker`` into ``ContextualCompressionRetriever``, ``DocumentCompressorPipeline`` or an
 LCEL chain. It returns new ``Document`` objects (inputs are never mutated) with every
 original metadata field and ``Document.id`` kept, plus ``relevance_score``
 (probability), ``relevance_logit``, ``rerank_rank``, ``rerank_windows``,
@@ -11,6 +12,10 @@ To branch on the verdict (generate / warn / fall back), use ``as_runnable()``: i
 takes ``{"query": ..., "documents": [...]}`` and returns the kept documents, the
 dropped ones and the verdict, ready for a ``RunnableBranch``.
 
+``CrossRankCrossEncoder`` is for code already built on LangChain's
+``CrossEncoderReranker(model=..., top_n=...)``: it only scores pairs (no gate, no
+metadata); LangChain sorts and cuts.
+
 Requires the ``langchain`` extra: ``pip install "crossrank[langchain]"``.
 """
 
@@ -19,15 +24,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.callbacks import Callbacks
+from langchain_core.cross_encoders import BaseCrossEncoder
 from langchain_core.documents import BaseDocumentCompressor, Document
 from langchain_core.runnables import RunnableLambda
-from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from crossrank.fusion import Fusion
-from crossrank.inputs import check_query
+from crossrank.inputs import check_query, check_texts
 from crossrank.policy import (
     MODEL_THRESHOLD,
     RankedDocument,
@@ -84,6 +90,18 @@ def _annotated(original: Document, ranked: RankedDocument) -> Document:
     return original.model_copy(update={"metadata": metadata})
 
 
+def _model_path_to_str(cls: type, value: Any) -> Any:
+    """A ``model`` given as a ``Path`` becomes its string (the adapters' ``model`` field validator)."""
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+def _model_or_scorer(model: str | None, scorer: CrossEncoderScorer | None) -> CrossEncoderScorer:
+    """The scorer an adapter runs: the ready ``scorer``, or the shared one for ``model``."""
+    if scorer is not None and model is not None:
+        raise ValueError("give either model= or scorer=, not both")
+    return scorer if scorer is not None else CrossEncoderScorer(model)
+
+
 class CrossRankReranker(BaseDocumentCompressor):
     """Rerank LangChain documents with a cross-encoder and gate them with thresholds.
 
@@ -130,15 +148,10 @@ class CrossRankReranker(BaseDocumentCompressor):
     _policy: RelevancePolicy = PrivateAttr()
     _scorer: CrossEncoderScorer = PrivateAttr()
 
-    @field_validator("model", mode="before")
-    @classmethod
-    def _path_to_str(cls, value: Any) -> Any:
-        return os.fspath(value) if isinstance(value, os.PathLike) else value
+    _path_to_str = field_validator("model", mode="before")(_model_path_to_str)
 
     @model_validator(mode="after")
     def _build(self) -> CrossRankReranker:
-        if self.scorer is not None and self.model is not None:
-            raise ValueError("give either model= or scorer=, not both")
         self._policy = RelevancePolicy(
             top_n=self.top_n,
             min_probability=self.min_probability,
@@ -146,7 +159,7 @@ class CrossRankReranker(BaseDocumentCompressor):
             min_keep=self.min_keep,
             fusion=self.fusion,
         )
-        self._scorer = self.scorer if self.scorer is not None else CrossEncoderScorer(self.model)
+        self._scorer = _model_or_scorer(self.model, self.scorer)
         return self
 
     @property
@@ -246,3 +259,91 @@ class CrossRankReranker(BaseDocumentCompressor):
             return (await self.arerank_documents(*_input(payload))).to_chain_output()
 
         return RunnableLambda(run, afunc=arun, name="CrossRankGate")
+
+
+def _grouped_by_query(text_pairs: object) -> list[tuple[str, list[int], list[str]]]:
+    """Check ``(query, text)`` pairs; group them by query: ``(query, positions, texts)``, first seen first."""
+    if isinstance(text_pairs, (str, bytes)) or not isinstance(text_pairs, Sequence):
+        raise TypeError(f"text_pairs must be a list of (query, text) pairs, got {type(text_pairs).__name__}")
+    for position, pair in enumerate(text_pairs):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(
+                f"text_pairs[{position}] must be a (query, text) pair, got {type(pair).__name__}: {pair!r:.60}"
+            )
+        check_query(pair[0], f"the query of text_pairs[{position}] {pair!r:.60}")
+    check_texts([pair[1] for pair in text_pairs], "the text of text_pairs")
+    groups: dict[str, tuple[list[int], list[str]]] = {}
+    for position, (query, text) in enumerate(text_pairs):
+        positions, texts = groups.setdefault(query, ([], []))
+        positions.append(position)
+        texts.append(text)
+    return [(query, positions, texts) for query, (positions, texts) in groups.items()]
+
+
+class CrossRankCrossEncoder(BaseModel, BaseCrossEncoder):
+    """LangChain's ``BaseCrossEncoder`` over crossrank's scorer, for ``CrossEncoderReranker``.
+
+    Give either ``model`` (a name or path; the process-wide registry hands out the
+    shared instance) or a ready ``scorer``. ``score`` returns one plain float per
+    ``(query, text)`` pair, in input order: the calibrated relevance probability, the
+    same number crossrank calls ``relevance_score`` everywhere else. The calibration is
+    monotonic, so ordering by probability is ordering by logit (``output="logit"``
+    returns the raw logits, which stay apart where probabilities round to 0.0 or 1.0).
+    Pairs may mix queries: they are grouped by query and scored in one batched
+    ``score_many`` call. An empty list gives ``[]``; a pair that is not a
+    ``(str, str)`` tuple, or has an empty query, is refused naming its position.
+
+    LangChain's compressor only sorts and cuts to ``top_n``; for the relevance gate,
+    ``rerank_*`` metadata and the verdict, use ``CrossRankReranker``.
+
+    Example:
+        ```python
+        from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
+        from langchain_core.documents import Document
+        from crossrank.langchain import CrossRankCrossEncoder
+        compressor = CrossEncoderReranker(model=CrossRankCrossEncoder(), top_n=1)
+        docs = [Document("Bananas are yellow."), Document("Click 'Forgot password' to reset it.")]
+        compressor.compress_documents(docs, "How do I reset my password?")[0].page_content
+        # -> "Click 'Forgot password' to reset it."
+        scores = CrossRankCrossEncoder().score([("What is the capital of France?", "Paris is the capital."),
+                                                ("What is the largest planet?", "Paris is the capital.")])
+        scores[0] > scores[1]
+        # -> True
+        ```
+    """
+
+    model: str | None = None
+    """Model name, local path or hub id; ``None`` for crossrank's shipped default."""
+    scorer: CrossEncoderScorer | None = Field(default=None, exclude=True)
+    """A ready scorer to use instead of ``model``."""
+    output: Literal["probability", "logit"] = "probability"
+    """What ``score`` returns: the calibrated probability (default) or the raw logit."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    _scorer: CrossEncoderScorer = PrivateAttr()
+
+    _path_to_str = field_validator("model", mode="before")(_model_path_to_str)
+
+    @model_validator(mode="after")
+    def _build(self) -> CrossRankCrossEncoder:
+        self._scorer = _model_or_scorer(self.model, self.scorer)
+        return self
+
+    def score(self, text_pairs: list[tuple[str, str]]) -> list[float]:
+        """Score ``(query, text)`` pairs; one float per pair, in input order.
+
+        Raises:
+            TypeError: ``text_pairs`` is not a list, or a pair is not a ``(str, str)``
+                pair (the message names its position and value).
+            ValueError: A pair's query is empty.
+        """
+        groups = _grouped_by_query(text_pairs)
+        if not groups:
+            return []
+        scored = self._scorer.score_many([(query, texts) for query, _, texts in groups])
+        out = [0.0] * len(text_pairs)
+        for (_, positions, _), scores in zip(groups, scored):
+            for position, s in zip(positions, scores):
+                out[position] = float(s.probability if self.output == "probability" else s.logit)
+        return out
