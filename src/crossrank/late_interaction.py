@@ -30,9 +30,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from transformers.models.bert.modeling_bert import BertLayer, BertModel, BertSelfAttention
 
 ARCHITECTURE_FILE = "crossrank_architecture.json"
 """The file that marks a model folder as a late-interaction cross-encoder."""
@@ -99,18 +103,23 @@ class LateInteractionCrossEncoder(nn.Module):
 
     def __init__(self, encoder: nn.Module, config: ArchitectureConfig) -> None:
         super().__init__()
-        layers = encoder.encoder.layer
+        # nn.Module attributes are dynamic (typed Tensor | Module); the encoder is a BERT-style
+        # model (embeddings, encoder.layer, config), which is the structure forward() runs on.
+        bert = cast("BertModel", encoder)
+        layers: nn.ModuleList = bert.encoder.layer
         if not 0 <= config.joint_layers <= len(layers):
             raise ValueError(f"joint_layers must be between 0 and {len(layers)}, got {config.joint_layers}")
-        heads = int(encoder.config.num_attention_heads)
+        heads = int(bert.config.num_attention_heads)
         gates = config.gates or tuple((0.0,) * heads for _ in range(config.joint_layers))
         if len(gates) != config.joint_layers or any(len(row) != heads for row in gates):
             raise ValueError(f"gates must be {config.joint_layers} rows of {heads} values, got {gates!r}")
-        self.encoder = encoder
+        self.encoder: BertModel = bert
         self.config = config
         self.scale = nn.Parameter(torch.tensor(float(config.scale)))
         self.bias = nn.Parameter(torch.tensor(float(config.bias)))
-        self.gates = nn.Parameter(torch.tensor(gates, dtype=torch.float32).reshape(config.joint_layers, heads))
+        self.gates = nn.Parameter(
+            torch.tensor(gates, dtype=torch.float32).reshape(config.joint_layers, heads)
+        )
 
     @classmethod
     def from_encoder(
@@ -121,7 +130,9 @@ class LateInteractionCrossEncoder(nn.Module):
 
         encoder = AutoModel.from_pretrained(str(path), add_pooling_layer=False)
         cls_id = AutoTokenizer.from_pretrained(str(path)).cls_token_id
-        config = ArchitectureConfig(joint_layers=joint_layers, max_length=max_length, cls_token_id=int(cls_id))
+        config = ArchitectureConfig(
+            joint_layers=joint_layers, max_length=max_length, cls_token_id=int(cls_id)
+        )
         return cls(encoder, config)
 
     @classmethod
@@ -175,21 +186,25 @@ class LateInteractionCrossEncoder(nn.Module):
         same_text = (passage.unsqueeze(2) == passage.unsqueeze(1)) & valid.unsqueeze(1)
         apart = _additive(same_text, hidden.dtype)
         together = _additive(valid.unsqueeze(1).expand_as(same_text), hidden.dtype)
-        layers = self.encoder.encoder.layer
+        layers: nn.ModuleList = self.encoder.encoder.layer
         first_joint = len(layers) - self.config.joint_layers
         for index, layer in enumerate(layers):
             gate = self.gates[index - first_joint] if index >= first_joint else None
-            hidden = _layer(layer, hidden, apart, together, gate)
+            hidden = _layer(cast("BertLayer", layer), hidden, apart, together, gate)  # a ModuleList item
         cosine = nn.functional.cosine_similarity(_mean(hidden, query), _mean(hidden, passage), dim=-1)
         return self.scale * cosine + self.bias
 
 
 def _layer(
-    layer: nn.Module, hidden: torch.Tensor, apart: torch.Tensor, together: torch.Tensor, gate: torch.Tensor | None
+    layer: BertLayer,
+    hidden: torch.Tensor,
+    apart: torch.Tensor,
+    together: torch.Tensor,
+    gate: torch.Tensor | None,
 ) -> torch.Tensor:
     # A BERT layer with two attention patterns mixed per head; written out because no
     # library layer takes a per-head mix of two masks. The submodules are the checkpoint's own.
-    attention = layer.attention.self
+    attention: BertSelfAttention = layer.attention.self
     batch, length, _ = hidden.shape
     shape = (batch, length, attention.num_attention_heads, attention.attention_head_size)
     q = attention.query(hidden).view(shape).transpose(1, 2)

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from crossrank.data import load_corpus, load_queries
 
@@ -85,7 +85,9 @@ def load_workload(dataset: str | Path, queries: int = 20, candidates: int = 50, 
     groups = []
     for query_id in query_ids[:queries]:
         chosen = [d for d in sorted(qrels.get(query_id, {})) if d in corpus][:candidates]
-        pool = [d for d in rng.sample(doc_ids, min(len(doc_ids), candidates + len(chosen))) if d not in chosen]
+        pool = [
+            d for d in rng.sample(doc_ids, min(len(doc_ids), candidates + len(chosen))) if d not in chosen
+        ]
         chosen += pool[: candidates - len(chosen)]
         groups.append((all_queries[query_id], [corpus[d].passage for d in chosen]))
     return Workload(groups=groups, source=str(folder))
@@ -221,7 +223,9 @@ def machine() -> dict[str, Any]:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {
         "cpu": cpu,
-        "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpus_available": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
         "load_average_1min": round(load, 2) if load is not None else None,
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -320,7 +324,9 @@ def compare(
     if "bare scorer" in results:
         bare = results["bare scorer"]["p50_ms"]
         report["adapter_overhead"] = {
-            name: round(results[name]["p50_ms"] / bare - 1.0, 4) for name in ("langchain", "llama_index") if name in results
+            name: round(results[name]["p50_ms"] / bare - 1.0, 4)
+            for name in ("langchain", "llama_index")
+            if name in results
         }
     return report
 
@@ -340,7 +346,10 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", report["baseline_skipped"]]
     if "speedup" in report:
         s = report["speedup"]
-        lines += ["", f"crossrank / baseline: {s['throughput']}x throughput, {s['p50_latency']}x lower p50 latency."]
+        lines += [
+            "",
+            f"crossrank / baseline: {s['throughput']}x throughput, {s['p50_latency']}x lower p50 latency.",
+        ]
     for name, overhead in report.get("adapter_overhead", {}).items():
         lines.append(f"{name} adapter overhead over the bare scorer (p50): {overhead:+.1%}")
     return "\n".join(lines)
@@ -384,24 +393,32 @@ def cut_passages(tokenizer: Any, texts: Sequence[str], tokens: int, count: int) 
     return pieces
 
 
-def _curve_call(engine: str, model: str, baseline_model: str | None) -> tuple[Callable[[str, list[str]], Any], str]:
+def _curve_call(
+    engine: str, model: str, baseline_model: str | None
+) -> tuple[Callable[[str, list[str]], Any], str]:
     """The call under test and a one-line description of what it runs."""
     if engine == "default":
         from crossrank import CrossEncoderScorer
 
         scorer = CrossEncoderScorer(model)
-        return (lambda q, ps: scorer.rerank(q, ps)), f"CrossEncoderScorer(model) -> backend {scorer.backend.name}"
+        return (
+            lambda q, ps: scorer.rerank(q, ps)
+        ), f"CrossEncoderScorer(model) -> backend {scorer.backend.name}"
     if engine == "torch":
         from crossrank import CrossEncoderScorer
 
         scorer = CrossEncoderScorer(model, backend="torch", device="cpu")
-        return (lambda q, ps: scorer.rerank(q, ps)), "CrossEncoderScorer(model, backend='torch'): the same network, fp32"
+        return (
+            lambda q, ps: scorer.rerank(q, ps)
+        ), "CrossEncoderScorer(model, backend='torch'): the same network, fp32"
     if engine == "predict":
         from sentence_transformers import CrossEncoder
 
         target = baseline_model or model
         cross_encoder = CrossEncoder(target, device="cpu", local_files_only=True)
-        return (lambda q, ps: cross_encoder.predict([(q, p) for p in ps])), f"CrossEncoder({target}).predict, defaults"
+        return (
+            lambda q, ps: cross_encoder.predict([(q, p) for p in ps])
+        ), f"CrossEncoder({target}).predict, defaults"
     if engine == "flashrank":
         import atexit
 
@@ -444,7 +461,9 @@ def flashrank_folder(model: str, root: str | Path | None = None) -> Path:
         (folder / name).symlink_to(source / name)
     tokenizer_config = json.loads((source / "tokenizer_config.json").read_text(encoding="utf-8"))
     tokenizer_config.setdefault("model_max_length", backend.model_max_length)
-    tokenizer_config["model_max_length"] = min(int(tokenizer_config["model_max_length"]), backend.model_max_length)
+    tokenizer_config["model_max_length"] = min(
+        int(tokenizer_config["model_max_length"]), backend.model_max_length
+    )
     (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config), encoding="utf-8")
     special = {k: tokenizer_config[k] for k in ("cls_token", "sep_token", "pad_token", "unk_token", "mask_token")
                if isinstance(tokenizer_config.get(k), str)}  # fmt: skip
@@ -455,6 +474,16 @@ def flashrank_folder(model: str, root: str | Path | None = None) -> Path:
     if backend.shipped and (source / "model.safetensors").is_file():
         shutil.copyfile(source / "model.safetensors", folder / "model.safetensors")
     return folder
+
+
+class CurveGrid(TypedDict):
+    """The grid points and repeats of a cost curve (what ``curve_measure`` takes as keywords)."""
+
+    candidates: list[int]
+    lengths: list[int]
+    fixed_length: int
+    fixed_candidates: int
+    repeats: int
 
 
 def curve_measure(
@@ -546,8 +575,9 @@ def curve(
     """
     available, skipped = curve_engines(model, baseline_model)
     chosen = [e for e in (engines or available) if e in available]
-    grid = {"candidates": list(candidates), "lengths": list(lengths), "fixed_length": fixed_length,
-            "fixed_candidates": fixed_candidates, "repeats": repeats}  # fmt: skip
+    grid: CurveGrid = {"candidates": list(candidates), "lengths": list(lengths),
+                       "fixed_length": fixed_length, "fixed_candidates": fixed_candidates,
+                       "repeats": repeats}  # fmt: skip
     results = []
     for engine in chosen:
         if progress:
@@ -564,7 +594,9 @@ def curve(
             else:
                 results.append(curve_measure(engine, model, dataset, baseline_model=baseline_model, **grid))
         except Exception as error:  # noqa: BLE001 - the run goes on and says why this engine is missing
-            skipped[engine] = str(error).strip().splitlines()[-1][:300] if str(error).strip() else type(error).__name__
+            skipped[engine] = (
+                str(error).strip().splitlines()[-1][:300] if str(error).strip() else type(error).__name__
+            )
     return {"machine": machine(), "model": model, "baseline_model": baseline_model, "dataset": str(dataset),
             "grid": grid, "results": results, "skipped": skipped}  # fmt: skip
 
@@ -574,14 +606,20 @@ def curve_markdown(report: dict[str, Any]) -> str:
     results = report["results"]
     if not results:
         return "cost curve: no engine ran\n" + "\n".join(f"- {k}: {v}" for k, v in report["skipped"].items())
-    header = "| axis | candidates | tokens/passage | " + " | ".join(f"{r['engine']} p50 ms" for r in results) + " |"
+    header = (
+        "| axis | candidates | tokens/passage | "
+        + " | ".join(f"{r['engine']} p50 ms" for r in results)
+        + " |"
+    )
     lines = [header, "|" + " --- |" * (3 + len(results))]
     for i, row in enumerate(results[0]["rows"]):
         cells = " | ".join(str(r["rows"][i]["p50_ms"]) for r in results)
         lines.append(f"| {row['axis']} | {row['candidates']} | {row['tokens']} | {cells} |")
     lines.append("")
     for r in results:
-        lines.append(f"- {r['engine']}: {r['runs']}; peak RSS {r['peak_rss_mb']} MB, load {r['load_seconds']} s")
+        lines.append(
+            f"- {r['engine']}: {r['runs']}; peak RSS {r['peak_rss_mb']} MB, load {r['load_seconds']} s"
+        )
     for engine, why in report["skipped"].items():
         lines.append(f"- {engine}: not run: {why}")
     return "\n".join(lines)
@@ -600,7 +638,9 @@ def plot_curve(report: dict[str, Any], path: str | Path) -> Path:
         label = f"{r['engine']} ({r['peak_rss_mb']:.0f} MB peak)"
         for axes, axis in ((left, "candidates"), (right, "length")):
             rows = [row for row in r["rows"] if row["axis"] == axis]
-            axes.plot([row["value"] for row in rows], [row["p50_ms"] for row in rows], marker="o", label=label)
+            axes.plot(
+                [row["value"] for row in rows], [row["p50_ms"] for row in rows], marker="o", label=label
+            )
     left.set(xlabel=f"candidates per query ({grid['fixed_length']}-token passages)", ylabel="p50 ms per query",
              title="cost vs candidates")  # fmt: skip
     right.set(xlabel=f"tokens per passage ({grid['fixed_candidates']} candidates)", ylabel="p50 ms per query",
@@ -616,15 +656,23 @@ def plot_curve(report: dict[str, Any], path: str | Path) -> Path:
 
 
 def _curve_main(argv: Sequence[str]) -> None:
-    parser = argparse.ArgumentParser(description="Measure one engine's cost curve (used by `crossrank bench`).")
+    parser = argparse.ArgumentParser(
+        description="Measure one engine's cost curve (used by `crossrank bench`)."
+    )
     parser.add_argument("engine", choices=CURVE_ENGINES)
     parser.add_argument("--model", required=True)
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--baseline-model", default=None)
-    parser.add_argument("--grid", required=True, help="JSON: candidates, lengths, fixed_length, fixed_candidates, repeats")
+    parser.add_argument(
+        "--grid", required=True, help="JSON: candidates, lengths, fixed_length, fixed_candidates, repeats"
+    )
     args = parser.parse_args(argv)
     grid = json.loads(args.grid)
-    print(json.dumps(curve_measure(args.engine, args.model, args.dataset, baseline_model=args.baseline_model, **grid)))
+    print(
+        json.dumps(
+            curve_measure(args.engine, args.model, args.dataset, baseline_model=args.baseline_model, **grid)
+        )
+    )
 
 
 def _main(argv: Sequence[str] | None = None) -> None:

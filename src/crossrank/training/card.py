@@ -9,7 +9,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from crossrank.training.trainer import TrainingSummary
@@ -30,7 +30,8 @@ def render_model_card(summary: TrainingSummary, command: str) -> str:
     hp = summary.hyperparameters
     rows = "\n".join(f"| {key} | {value} |" for key, value in hp.items())
     notes = str(summary.extra.get("notes") or "").strip()
-    calibration = summary.extra.get("teacher_calibration") or {}
+    # extra is dict[str, object]; the trainer stores soft_labels' Platt parameters under this key.
+    calibration = cast("dict[str, float]", summary.extra.get("teacher_calibration") or {})
     teacher_line = (
         f"Labels mix human judgements with the teacher's cosine similarity, calibrated on the training labels "
         f"as sigmoid({calibration.get('platt_a', 0):.3f} * cos + {calibration.get('platt_b', 0):.3f}), "
@@ -52,13 +53,13 @@ Load it with `sentence_transformers.CrossEncoder("{summary.output_dir}")` or
 
 ## Base model
 
-`{hp.get('base_model')}` with a `{hp.get('head')}` head (`cls` = first-token classification head,
+`{hp.get("base_model")}` with a `{hp.get("head")}` head (`cls` = first-token classification head,
 `mean` = mean pooling of the token embeddings and a linear layer).
 
 ## Training data
 
 {summary.train_pairs} (query, passage) pairs from {summary.train_queries} queries; per query the judged
-passages plus {hp.get('num_negatives')} hard negatives mined from BM25's top {hp.get('mining_depth')}
+passages plus {hp.get("num_negatives")} hard negatives mined from BM25's top {hp.get("mining_depth")}
 (positives excluded). {teacher_line}
 
 {notes}

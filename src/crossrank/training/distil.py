@@ -96,7 +96,9 @@ def _group_loss(student_logits, teacher, labels, config: DistilConfig):  # type:
 
     if config.loss == "kl":
         target = torch.softmax(teacher / config.temperature, dim=-1)
-        loss = torch.nn.functional.kl_div(torch.log_softmax(student_logits, dim=-1), target, reduction="batchmean")
+        loss = torch.nn.functional.kl_div(
+            torch.log_softmax(student_logits, dim=-1), target, reduction="batchmean"
+        )
     else:
         # Margin-MSE on every (first, other) difference, the teacher on the student's logit scale.
         student_margin = student_logits[:, :1] - student_logits[:, 1:]
@@ -123,7 +125,10 @@ def _save_checkpoint(model, tokenizer, optimizer, scheduler, step: int, folder: 
     target = folder / f"checkpoint-{step}"
     model.save(target)
     tokenizer.save_pretrained(str(target))
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step}, target / "trainer_state.pt")
+    torch.save(
+        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step},
+        target / "trainer_state.pt",
+    )
     for old in sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return target
@@ -161,10 +166,16 @@ def distil(
 
     usable = [g for g in groups if len(g.passages) >= 2 and len(g.teacher) == len(g.passages)]
     if not usable:
-        raise ValueError("no group has at least two passages with teacher scores; score the groups with a teacher first")
+        raise ValueError(
+            "no group has at least two passages with teacher scores; score the groups with a teacher first"
+        )
     skipped = len(groups) - len(usable)
     if skipped:
-        logger.warning("distil: %d of %d groups have fewer than 2 passages or no teacher scores and are left out", skipped, len(groups))
+        logger.warning(
+            "distil: %d of %d groups have fewer than 2 passages or no teacher scores and are left out",
+            skipped,
+            len(groups),
+        )
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = latest_checkpoint(out) if resume else None
@@ -172,11 +183,13 @@ def distil(
     if read_architecture(start_from) is not None:
         model = LateInteractionCrossEncoder.load(start_from)
     else:
-        model = LateInteractionCrossEncoder.from_encoder(start_from, config.joint_layers, max_length=config.max_length)
+        model = LateInteractionCrossEncoder.from_encoder(
+            start_from, config.joint_layers, max_length=config.max_length
+        )
     tokenizer = AutoTokenizer.from_pretrained(str(start_from))
     steps_per_epoch = max(1, len(usable) // config.batch_queries)
     total = config.max_steps if config.max_steps > 0 else max(1, int(steps_per_epoch * config.epochs))
-    layers = model.encoder.encoder.layer
+    layers: torch.nn.ModuleList = model.encoder.encoder.layer
     model.encoder.embeddings.requires_grad_(False)
     for index, layer in enumerate(layers):
         layer.requires_grad_(index >= len(layers) - config.trainable_layers)
@@ -213,9 +226,16 @@ def distil(
         queries = [g.query for g in batch for _ in range(width)]
         passages = [p for g in batch for p in g.passages[:width]]
         features = tokenizer(
-            queries, passages, truncation="longest_first", max_length=config.max_length, padding=True, return_tensors="pt"
+            queries,
+            passages,
+            truncation="longest_first",
+            max_length=config.max_length,
+            padding=True,
+            return_tensors="pt",
         )
-        logits = model(features["input_ids"], features["attention_mask"], features["token_type_ids"]).view(len(batch), width)
+        logits = model(features["input_ids"], features["attention_mask"], features["token_type_ids"]).view(
+            len(batch), width
+        )
         teacher = torch.tensor([g.teacher[:width] for g in batch], dtype=torch.float32)
         labels = torch.tensor([g.labels[:width] for g in batch], dtype=torch.float32)
         loss = _group_loss(logits, teacher, labels, config)
@@ -231,7 +251,13 @@ def distil(
             rate = (time.perf_counter() - started) / max(1, step - first_step)
             logger.info(
                 "distil: step %d/%d loss %.4f (avg %.4f) %.2f s/step, mean gate %.3f, scale %.2f",
-                step, total, loss_value, running, rate, float(model.gates.detach().mean()), float(model.scale.detach()),
+                step,
+                total,
+                loss_value,
+                running,
+                rate,
+                float(model.gates.detach().mean()),
+                float(model.scale.detach()),
             )
         if step % config.checkpoint_every == 0 or step == total:
             saved = _save_checkpoint(model, tokenizer, optimizer, scheduler, step, out)

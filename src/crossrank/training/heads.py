@@ -8,9 +8,20 @@ Example:
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from sentence_transformers import CrossEncoder
 
 Head = Literal["auto", "cls", "mean", "segment-cosine"]
+
+
+class _HubOptions(TypedDict):
+    # Where sentence-transformers' Module.load_config / load_torch_weights find the files.
+    token: bool | str | None
+    cache_folder: str | None
+    revision: str | None
+    local_files_only: bool
 
 
 def resolve_head(head: Head) -> Head:
@@ -25,7 +36,9 @@ def resolve_head(head: Head) -> Head:
     return "mean" if head == "auto" else head
 
 
-def build_cross_encoder(base_model: str, head: Head = "auto", max_length: int = 256, seed: int = 42) -> object:
+def build_cross_encoder(
+    base_model: str, head: Head = "auto", max_length: int = 256, seed: int = 42
+) -> CrossEncoder:
     """Load ``base_model`` as a one-logit :class:`sentence_transformers.CrossEncoder`.
 
     ``head="cls"`` is the usual sequence-classification head on the first token (what
@@ -83,7 +96,7 @@ def _segment_cosine_class() -> type:
         random head. Segments are told apart by ``token_type_ids`` (0 = query, 1 = passage).
         """
 
-        config_keys: ClassVar[list[str]] = ["initial_scale", "initial_bias"]
+        config_keys: list[str] = ["initial_scale", "initial_bias"]
 
         def __init__(self, initial_scale: float = 20.0, initial_bias: float = -10.0) -> None:
             super().__init__()
@@ -98,7 +111,9 @@ def _segment_cosine_class() -> type:
             passage = features["token_type_ids"].to(tokens.dtype) * mask
             query = mask - passage
             # [CLS] and the [SEP]s carry no meaning of either text; leave them out of both means.
-            special = (features["input_ids"].unsqueeze(-1) == self._special_ids(features["input_ids"])).any(-1)
+            special = (features["input_ids"].unsqueeze(-1) == self._special_ids(features["input_ids"])).any(
+                -1
+            )
             query = query * (~special).to(tokens.dtype)
             passage = passage * (~special).to(tokens.dtype)
             q = (tokens * query.unsqueeze(-1)).sum(1) / query.sum(1, keepdim=True).clamp(min=1.0)
@@ -110,17 +125,35 @@ def _segment_cosine_class() -> type:
         def _special_ids(self, input_ids: torch.Tensor) -> torch.Tensor:
             return torch.tensor(getattr(self, "special_token_ids", [101, 102]), device=input_ids.device)
 
-        def save(self, output_path: str, *args: object, safe_serialization: bool = True, **kwargs: object) -> None:
+        def save(
+            self, output_path: str, *args: object, safe_serialization: bool = True, **kwargs: object
+        ) -> None:
             self.save_config(output_path)
             self.save_torch_weights(output_path, safe_serialization=safe_serialization)
 
         @classmethod
-        def load(cls, model_name_or_path: str, subfolder: str = "", **kwargs: object) -> SegmentCosine:
-            hub_kwargs = {k: kwargs[k] for k in ("token", "cache_folder", "revision", "local_files_only") if k in kwargs}
-            config = cls.load_config(model_name_or_path=model_name_or_path, subfolder=subfolder, **hub_kwargs)
+        def load(
+            cls,
+            model_name_or_path: str,
+            subfolder: str = "",
+            token: bool | str | None = None,
+            cache_folder: str | None = None,
+            revision: str | None = None,
+            local_files_only: bool = False,
+            init_defaults: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> SegmentCosine:
+            # save() writes both config keys, so init_defaults (it only fills missing ones) is unused.
+            hub: _HubOptions = {
+                "token": token,
+                "cache_folder": cache_folder,
+                "revision": revision,
+                "local_files_only": local_files_only,
+            }
+            config = cls.load_config(model_name_or_path=model_name_or_path, subfolder=subfolder, **hub)
             model = cls(**config)
             return cls.load_torch_weights(
-                model_name_or_path=model_name_or_path, model=model, subfolder=subfolder, **hub_kwargs
+                model_name_or_path=model_name_or_path, model=model, subfolder=subfolder, **hub
             )
 
     SegmentCosine.__module__ = "crossrank.training.heads"

@@ -24,12 +24,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from crossrank.data import BeirDataset, LabelledPair, load_beir, load_pairs, pairs_to_beir
 from crossrank.training.groups import TrainingGroup, add_teacher_scores, build_groups, soft_labels
 from crossrank.training.heads import Head, build_cross_encoder, resolve_head
 from crossrank.training.mining import bm25_top_k, mine_bm25_negatives
+
+if TYPE_CHECKING:
+    # Annotations only: the runtime imports stay inside the functions (no torch at import time).
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoder
+    from torch import nn
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +134,7 @@ def _groups_from(
     return build_groups(data, negatives)
 
 
-def validation_samples(data: BeirDataset, depth: int = 20) -> list[dict[str, object]]:
+def validation_samples(data: BeirDataset, depth: int = 20) -> list[dict[str, str | list[str]]]:
     """Reranking samples for validation: each query's positives and BM25's top ``depth`` candidates.
 
     Judged candidates (answer-selection sets such as TrecQA) are used as they are; otherwise
@@ -144,7 +150,7 @@ def validation_samples(data: BeirDataset, depth: int = 20) -> list[dict[str, obj
     judged_sets = all(len(j) > 1 for j in data.qrels.values())
     passages = data.passages()
     ranked = {} if judged_sets else bm25_top_k(passages, data.queries, depth)
-    samples: list[dict[str, object]] = []
+    samples: list[dict[str, str | list[str]]] = []
     for qid, query in data.queries.items():
         judged = data.qrels.get(qid, {})
         positives = [passages[d] for d, g in judged.items() if g > 0]
@@ -157,7 +163,7 @@ def validation_samples(data: BeirDataset, depth: int = 20) -> list[dict[str, obj
     return samples
 
 
-def _dataset(groups: Sequence[TrainingGroup], labels: list[list[float]], loss: Loss, seed: int) -> object:
+def _dataset(groups: Sequence[TrainingGroup], labels: list[list[float]], loss: Loss, seed: int) -> Dataset:
     from datasets import Dataset
 
     if loss == "listnet":
@@ -171,7 +177,7 @@ def _dataset(groups: Sequence[TrainingGroup], labels: list[list[float]], loss: L
     )
 
 
-def _loss(model: object, loss: Loss) -> object:
+def _loss(model: CrossEncoder, loss: Loss) -> nn.Module:
     from sentence_transformers.cross_encoder import losses
 
     if loss == "bce":
@@ -279,7 +285,8 @@ def train_cross_encoder(
     is_one_source = not isinstance(train, list) or (
         train and isinstance(train[0], (TrainingGroup, LabelledPair))
     )
-    sources = [train] if is_one_source else train
+    # One source or a list of them is told apart by the first item, which mypy cannot follow.
+    sources = cast("list[DataSource]", [train] if is_one_source else train)
     groups: list[TrainingGroup] = []
     for source in sources:
         groups.extend(_groups_from(source, num_negatives, mining_depth, bi_encoder_negatives, seed))
