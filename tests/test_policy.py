@@ -163,3 +163,18 @@ def test_invalid_settings_raise_value_error(kwargs):
 def test_mismatched_lengths_raise():
     with pytest.raises(ValueError, match="2 texts but 1 scores"):
         RelevancePolicy().apply("q", ["a", "b"], [Score(0.0, 0.5)])
+
+
+def test_metadata_speaks_only_the_one_field_vocabulary() -> None:
+    from crossrank.policy import RERANK_FIELDS, RETRIEVAL_FIELDS, RankedDocument
+
+    full = RankedDocument(4, "t", -1.0, 0.2, 2, rank=3, passed=False,
+                          drop_reason=DropReason.BEYOND_TOP_N, fused_score=0.5)  # fmt: skip
+    assert tuple(full.metadata()) == RERANK_FIELDS
+    bare = RankedDocument(0, "t", 1.5, 0.82, 1, rank=1, passed=True)
+    assert set(bare.metadata()) == set(RERANK_FIELDS) - {"drop_reason", "fused_score"}
+    original = {"source": "a.md", "retrieval_rank": 9}
+    annotated = full.annotate(original, retrieval_score=0.61)
+    assert set(annotated) == {"source", *RETRIEVAL_FIELDS, *RERANK_FIELDS}
+    assert annotated["retrieval_rank"] == 9 and annotated["retrieval_score"] == 0.61  # the caller's rank is kept
+    assert original == {"source": "a.md", "retrieval_rank": 9}  # inputs are never mutated

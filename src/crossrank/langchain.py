@@ -79,15 +79,17 @@ class DocumentRerankResult:
 
 
 def _annotated(original: Document, ranked: RankedDocument) -> Document:
-    metadata = dict(original.metadata)
-    if "retrieval_score" not in metadata:
-        for key in RETRIEVAL_SCORE_KEYS[1:]:
-            if key in metadata:
-                metadata["retrieval_score"] = metadata[key]
-                break
-    metadata.setdefault("retrieval_rank", ranked.index + 1)
-    metadata.update(ranked.metadata())
-    return original.model_copy(update={"metadata": metadata})
+    # LangChain retrievers name their score differently; the first one found is the retrieval score.
+    found = next(
+        (
+            float(original.metadata[key])
+            for key in RETRIEVAL_SCORE_KEYS
+            if isinstance(original.metadata.get(key), (int, float))
+            and not isinstance(original.metadata[key], bool)
+        ),
+        None,
+    )
+    return original.model_copy(update={"metadata": ranked.annotate(original.metadata, retrieval_score=found)})
 
 
 def _model_path_to_str(cls: type, value: Any) -> Any:

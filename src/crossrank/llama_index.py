@@ -28,6 +28,8 @@ from crossrank.fusion import Fusion
 from crossrank.inputs import check_query
 from crossrank.policy import (
     MODEL_THRESHOLD,
+    RERANK_FIELDS,
+    RETRIEVAL_FIELDS,
     RankedDocument,
     RelevancePolicy,
     RerankResult,
@@ -38,17 +40,8 @@ from crossrank.scorer import CrossEncoderScorer
 
 dispatcher = get_dispatcher(__name__)
 
-_RERANK_KEYS = (
-    "retrieval_score",
-    "retrieval_rank",
-    "relevance_score",
-    "relevance_logit",
-    "rerank_rank",
-    "rerank_windows",
-    "passed_threshold",
-    "drop_reason",
-    "fused_score",
-)
+# Kept out of the text LLMs and embedders see: crossrank's bookkeeping, not content.
+_RERANK_KEYS = (*RETRIEVAL_FIELDS, *RERANK_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -70,11 +63,7 @@ class NodeRerankResult:
 
 def _annotated(original: NodeWithScore, ranked: RankedDocument) -> NodeWithScore:
     node = original.node
-    metadata = dict(node.metadata)
-    if original.score is not None:
-        metadata.setdefault("retrieval_score", float(original.score))
-    metadata.setdefault("retrieval_rank", ranked.index + 1)
-    metadata.update(ranked.metadata())
+    metadata = ranked.annotate(node.metadata, retrieval_score=original.score)
 
     def _excluded(existing: list[str]) -> list[str]:
         return [*existing, *(k for k in _RERANK_KEYS if k not in existing)]

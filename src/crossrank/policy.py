@@ -8,7 +8,7 @@ branches on: generate, warn, or fall back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final, Literal
@@ -109,10 +109,23 @@ def parse_threshold(value: object, where: str = "min_probability") -> ThresholdC
                 f"or 'none' (ungated), got {value!r}"
             ) from None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(
-            f"{where} must be a probability in [0, 1], 'model' or 'none', got {value!r}"
-        )
+        raise ValueError(f"{where} must be a probability in [0, 1], 'model' or 'none', got {value!r}")
     return float(value)
+
+
+RERANK_FIELDS: tuple[str, ...] = (
+    "relevance_score",
+    "relevance_logit",
+    "rerank_rank",
+    "rerank_windows",
+    "passed_threshold",
+    "drop_reason",
+    "fused_score",
+)
+"""The metadata keys every framework adapter adds to a reranked document (:meth:`RankedDocument.metadata`)."""
+
+RETRIEVAL_FIELDS: tuple[str, ...] = ("retrieval_score", "retrieval_rank")
+"""The first stage's score and 1-based rank, kept beside the rerank fields (:meth:`RankedDocument.annotate`)."""
 
 
 class DropReason(str, Enum):
@@ -169,18 +182,30 @@ class RankedDocument:
             # -> 0.82
             ```
         """
-        fields: dict[str, Any] = {
-            "relevance_score": self.probability,
-            "relevance_logit": self.logit,
-            "rerank_rank": self.rank,
-            "rerank_windows": self.windows,
-            "passed_threshold": self.passed,
-        }
-        if self.drop_reason is not None:
-            fields["drop_reason"] = self.drop_reason.value
-        if self.fused_score is not None:
-            fields["fused_score"] = self.fused_score
-        return fields
+        values = (self.probability, self.logit, self.rank, self.windows, self.passed,
+                  None if self.drop_reason is None else self.drop_reason.value, self.fused_score)  # fmt: skip
+        # Field names come from RERANK_FIELDS alone, so the LlamaIndex exclusion list cannot drift.
+        return {key: value for key, value in zip(RERANK_FIELDS, values, strict=True) if value is not None}
+
+    def annotate(self, metadata: Mapping[str, Any], retrieval_score: float | None = None) -> dict[str, Any]:
+        """A new metadata dict: the caller's fields, the first stage's score and rank, the rerank fields.
+
+        ``retrieval_score`` and ``retrieval_rank`` are only set when the caller's metadata
+        does not already carry them; the rerank fields always reflect this rerank.
+
+        Example:
+            ```python
+            doc = RankedDocument(2, "t", 1.5, 0.82, 1, rank=1, passed=True)
+            doc.annotate({"source": "a.md"}, retrieval_score=0.61)["retrieval_rank"]
+            # -> 3
+            ```
+        """
+        annotated = dict(metadata)
+        if retrieval_score is not None:
+            annotated.setdefault("retrieval_score", float(retrieval_score))
+        annotated.setdefault("retrieval_rank", self.index + 1)
+        annotated.update(self.metadata())
+        return annotated
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (plain floats and strings); ``fused_score`` only when the policy fused."""
@@ -302,7 +327,9 @@ class RelevancePolicy:
         if self.min_probability != MODEL_THRESHOLD:
             value = self.min_probability
             if value is not None and (
-                isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0.0 <= float(value) <= 1.0
             ):
                 raise ValueError(
                     f"min_probability must be a number in [0, 1], 'model' (the model's recommended "
@@ -311,7 +338,9 @@ class RelevancePolicy:
         for name in ("min_relative", "weak_min_probability"):
             value = getattr(self, name)
             if value is not None and (
-                isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0.0 <= float(value) <= 1.0
             ):
                 raise ValueError(f"{name} must be a number in [0, 1] or None, got {value!r}")
         if (
