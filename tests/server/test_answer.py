@@ -92,7 +92,7 @@ def test_answer_input_errors(answer_server) -> None:
     blank = httpx.post(f"{answer_server.url}/v1/answer", json={"question": "  "})
     assert blank.status_code == 422 and "question" in blank.json()["message"]
     long = httpx.post(f"{answer_server.url}/v1/answer", json={"question": "x" * 501})
-    assert long.status_code == 422 and "CROSSRANK_MAX_QUERY_CHARS" in long.json()["message"]
+    assert long.status_code == 422 and "CROSSRANK_SERVER_MAX_QUERY_CHARS" in long.json()["message"]
 
 
 def test_generator_timing_out(server_settings: ServerSettings, rag_corpus, silent_endpoint: str) -> None:
@@ -125,7 +125,7 @@ def test_generator_timing_out(server_settings: ServerSettings, rag_corpus, silen
         wait_ready(running.url)
         response = httpx.post(f"{running.url}/v1/answer", json={"question": QUESTION}, timeout=120)
         assert response.status_code == 503
-        assert "CROSSRANK_ANSWER_TIMEOUT_S" in response.json()["message"]
+        assert "CROSSRANK_SERVER_ANSWER_TIMEOUT_S" in response.json()["message"]
         assert httpx.get(f"{running.url}/healthz").status_code == 200
         assert (
             httpx.post(f"{running.url}/rerank", json={"query": QUESTION, "texts": [POSITIVE]}).status_code

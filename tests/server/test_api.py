@@ -136,10 +136,10 @@ def test_empty_document_list_is_an_empty_answer(client: httpx.Client) -> None:
             422,
             "relevant_spans.mode",
         ),
-        ("/v1/rerank", {"query": "q", "documents": ["a"] * 51}, 422, "CROSSRANK_MAX_DOCUMENTS"),
+        ("/v1/rerank", {"query": "q", "documents": ["a"] * 51}, 422, "CROSSRANK_SERVER_MAX_DOCUMENTS"),
         ("/v1/rerank", {"query": "q", "documents": ["a", "x" * 2001]}, 422, "documents[1]"),
-        ("/v1/rerank", {"query": "q" * 501, "documents": ["a"]}, 422, "CROSSRANK_MAX_QUERY_CHARS"),
-        ("/rerank", {"query": "q", "texts": ["y" * 2000] * 11}, 422, "CROSSRANK_MAX_REQUEST_CHARS"),
+        ("/v1/rerank", {"query": "q" * 501, "documents": ["a"]}, 422, "CROSSRANK_SERVER_MAX_QUERY_CHARS"),
+        ("/rerank", {"query": "q", "texts": ["y" * 2000] * 11}, 422, "CROSSRANK_SERVER_MAX_REQUEST_CHARS"),
         ("/rerank", {"query": "q", "texts": "not a list"}, 422, "texts"),
     ],
 )
@@ -163,7 +163,7 @@ def test_oversize_body_is_413_before_it_is_read(client: httpx.Client, server: Ru
     big = {"query": "q", "texts": ["z" * 1000] * 250}  # ~250 kB > max_body_bytes 200 kB
     response = client.post("/rerank", json=big)
     assert response.status_code == 413
-    assert "CROSSRANK_MAX_BODY_BYTES" in response.json()["message"]
+    assert "CROSSRANK_SERVER_MAX_BODY_BYTES" in response.json()["message"]
 
     def chunks():  # no Content-Length: counted while streaming
         for _ in range(30):
@@ -226,7 +226,7 @@ def test_api_key(server_settings: ServerSettings) -> None:
 
 
 def test_an_empty_api_key_means_no_key(server_settings: ServerSettings) -> None:
-    # `--api-key ""` and CROSSRANK_API_KEY= both mean "no key" (an empty key used to refuse everyone)
+    # `--api-key ""` and CROSSRANK_SERVER_API_KEY= both mean "no key" (an empty key used to refuse everyone)
     with run_server(updated(server_settings, api_key="")) as running:
         wait_ready(running.url)
         response = httpx.post(f"{running.url}/rerank", json={"query": QUERY, "texts": [ON_TOPIC]})

@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-schemathesis = pytest.importorskip("schemathesis")
+pytest.importorskip("schemathesis")
+
+import schemathesis
 from hypothesis import HealthCheck, assume, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -46,9 +48,9 @@ def contract_server(server_settings: ServerSettings, rag_corpus) -> Iterator[Run
 
 def _schema_of_the_app() -> dict:
     # The same app the server runs, with /v1/answer on; building it connects to nothing.
+    from crossrank.rag.settings import RagSettings
     from crossrank.server import create_app
     from crossrank.server.answer import AnswerService
-    from crossrank.settings import RagSettings
 
     return create_app(ServerSettings(), answer_service=AnswerService(RagSettings())).openapi()
 
@@ -67,7 +69,7 @@ schema = schemathesis.openapi.from_dict(_schema_of_the_app())
     database=None,
 )
 def test_generated_requests_never_get_a_server_error(case, contract_server: RunningServer) -> None:
-    # Schema-valid input may still break a per-deployment limit (CROSSRANK_MAX_DOCUMENTS, characters,
+    # Schema-valid input may still break a per-deployment limit (CROSSRANK_SERVER_MAX_DOCUMENTS, characters,
     # min_keep <= top_n) and get the documented 422, so "valid data is accepted" is not checked;
     # every other check is, including "no 5xx" and "the answer matches the documented schema".
     case.call_and_validate(

@@ -103,7 +103,7 @@ def test_timeout_is_503_with_a_reason(server_settings: ServerSettings, scorer) -
         )
         assert response.status_code == 503
         assert "timed out after 0.3 s" in response.json()["message"]
-        assert "CROSSRANK_REQUEST_TIMEOUT_S" in response.json()["message"]
+        assert "CROSSRANK_SERVER_REQUEST_TIMEOUT_S" in response.json()["message"]
         assert response.headers["retry-after"] == "1"
         _serves(running.url, scorer)
         assert running.metric("crossrank_rejected_requests_total", reason="timeout") >= 1
@@ -181,7 +181,7 @@ def test_a_request_too_big_for_the_timeout_is_a_quick_413(server_settings: Serve
         )
         assert response.status_code == 413, response.text
         message = response.json()["message"]
-        assert "needs about" in message and "CROSSRANK_REQUEST_TIMEOUT_S=0.3" in message, message
+        assert "needs about" in message and "CROSSRANK_SERVER_REQUEST_TIMEOUT_S=0.3" in message, message
         assert "retry-after" not in response.headers
         assert running.metric("crossrank_documents_scored_total") == scored_before
         assert running.metric("crossrank_rejected_requests_total", reason="too_much_work") == 1
@@ -274,9 +274,9 @@ def test_graceful_shutdown_finishes_in_flight_requests(server_settings: ServerSe
 def test_serve_command_drains_on_sigterm(tiny_model_dir: str) -> None:
     env = {
         **os.environ,
-        "CROSSRANK_MAX_WAIT_MS": "20",
-        "CROSSRANK_LOG_LEVEL": "warning",
-        "CROSSRANK_GRACEFUL_SHUTDOWN_S": "300",  # the drain may be slow on a busy machine
+        "CROSSRANK_SERVER_MAX_WAIT_MS": "20",
+        "CROSSRANK_SERVER_LOG_LEVEL": "warning",
+        "CROSSRANK_SERVER_GRACEFUL_SHUTDOWN_S": "300",  # the drain may be slow on a busy machine
     }
     process, url = spawn_server(tiny_model_dir, env)
     try:
@@ -311,13 +311,13 @@ def test_shutdown_is_bounded_by_its_setting_and_every_reply_is_json(tiny_model_d
     # text/plain 500, and the process must exit soon after, not when the work is done.
     env = {
         **os.environ,
-        "CROSSRANK_LOG_LEVEL": "warning",
-        "CROSSRANK_GRACEFUL_SHUTDOWN_S": "3",
-        "CROSSRANK_MAX_DOCUMENTS": "1000",
-        "CROSSRANK_MAX_DOCUMENT_CHARS": "5000",
-        "CROSSRANK_MAX_REQUEST_CHARS": "2000000",
-        "CROSSRANK_MAX_BODY_BYTES": "5000000",
-        "CROSSRANK_REQUEST_TIMEOUT_S": "600",
+        "CROSSRANK_SERVER_LOG_LEVEL": "warning",
+        "CROSSRANK_SERVER_GRACEFUL_SHUTDOWN_S": "3",
+        "CROSSRANK_SERVER_MAX_DOCUMENTS": "1000",
+        "CROSSRANK_SERVER_MAX_DOCUMENT_CHARS": "5000",
+        "CROSSRANK_SERVER_MAX_REQUEST_CHARS": "2000000",
+        "CROSSRANK_SERVER_MAX_BODY_BYTES": "5000000",
+        "CROSSRANK_SERVER_REQUEST_TIMEOUT_S": "600",
     }
     process, url = spawn_server(tiny_model_dir, env)
     try:

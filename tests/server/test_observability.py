@@ -112,12 +112,12 @@ def _log_lines(output: str) -> list[dict]:
 def test_serve_logs_json_lines_and_answers_health_while_the_model_loads(tiny_model_dir: str) -> None:
     env = {
         **os.environ,
-        "CROSSRANK_LOG_LEVEL": "info",
-        "CROSSRANK_REQUEST_TIMEOUT_S": "0.3",
-        "CROSSRANK_ADMIT_FRACTION": "0",  # else the long request below is refused (413), not timed out
-        "CROSSRANK_MAX_BATCH_SIZE": "2048",
-        "CROSSRANK_MAX_DOCUMENT_CHARS": "5000",
-        "CROSSRANK_MAX_BODY_BYTES": "5000000",
+        "CROSSRANK_SERVER_LOG_LEVEL": "info",
+        "CROSSRANK_SERVER_REQUEST_TIMEOUT_S": "0.3",
+        "CROSSRANK_SERVER_ADMIT_FRACTION": "0",  # else the long request below is refused (413), not timed out
+        "CROSSRANK_SERVER_MAX_BATCH_SIZE": "2048",
+        "CROSSRANK_SERVER_MAX_DOCUMENT_CHARS": "5000",
+        "CROSSRANK_SERVER_MAX_BODY_BYTES": "5000000",
     }
     env.pop("TQDM_DISABLE", None)
     env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)  # the server must turn the bars off itself

@@ -32,7 +32,7 @@ def test_a_busy_port_is_one_clear_line_and_exit_status_1(tiny_model_dir: str) ->
     assert done.returncode == 1, output
     expected = (
         f"crossrank serve: cannot listen on 127.0.0.1:{port}: the address is already in use "
-        "(another process listens there); stop it or choose another --port (CROSSRANK_PORT)"
+        "(another process listens there); stop it or choose another --port (CROSSRANK_SERVER_PORT)"
     )
     assert output.splitlines() == [expected]
 

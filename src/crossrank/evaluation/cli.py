@@ -209,7 +209,7 @@ def _calibrate_folder(  # type: ignore[no-untyped-def]
     from crossrank.evaluation.gate_fit import fit_gate, load_questions, plot_gate_sweep, question_outcomes
     from crossrank.evaluation.rerank import rerank_run
     from crossrank.rag.ingest import read_chunks
-    from crossrank.settings import RagSettings
+    from crossrank.rag.settings import RagSettings
 
     if not folder.is_dir():
         raise typer.BadParameter(f"{folder}: not a folder of documents", param_hint="DATASET")

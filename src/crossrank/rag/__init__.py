@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from crossrank.rag.ingest import IngestReport, ingest
     from crossrank.rag.pipeline import Answer, CandidateTrace, RagPipeline, Source, Trace
     from crossrank.rag.retrieve import Candidate, KeywordFallback, Retriever
+    from crossrank.rag.settings import RagSettings
     from crossrank.rag.store import ChunkStore, QdrantUnavailableError, open_store
-    from crossrank.settings import RagSettings
 
 # Public name -> the module that defines it. Imported on first use, so that loading one
 # submodule (``crossrank ask --help`` loads ``crossrank.rag.cli``) does not import Qdrant,
@@ -53,7 +53,7 @@ _EXPORTS: dict[str, str] = {
     "ChunkStore": "crossrank.rag.store",
     "QdrantUnavailableError": "crossrank.rag.store",
     "open_store": "crossrank.rag.store",
-    "RagSettings": "crossrank.settings",
+    "RagSettings": "crossrank.rag.settings",
 }
 
 __all__ = [

@@ -1,7 +1,7 @@
 """``crossrank ingest`` and ``crossrank ask``: documents in, gated answers out.
 
-Every flag has an environment variable (``--qdrant-url`` -> ``CROSSRANK_QDRANT_URL``,
-``--min-probability`` -> ``CROSSRANK_MIN_PROBABILITY``); a flag given on the command
+Every flag has an environment variable (``--qdrant-url`` -> ``CROSSRANK_RAG_QDRANT_URL``,
+``--min-probability`` -> ``CROSSRANK_RAG_MIN_PROBABILITY``); a flag given on the command
 line wins. docs/rag.md lists all the settings.
 
 Example:
@@ -33,7 +33,7 @@ def settings_from_flags(**flags: Any) -> Any:
     """
     from pydantic import ValidationError
 
-    from crossrank.settings import RagSettings
+    from crossrank.rag.settings import RagSettings
 
     given = {name: value for name, value in flags.items() if value is not None}
     try:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from crossrank.settings import RagSettings
+from crossrank.rag.settings import RagSettings
 
 log = logging.getLogger("crossrank.rag")
 
@@ -232,7 +232,7 @@ class LocalGenerator:
             raise GenerationError(
                 f"the local generator timed out after {elapsed:.1f} s (limit {self.timeout_s:g} s, "
                 f"{len(new_tokens)} of at most {self.max_new_tokens} tokens written); raise "
-                "--generation-timeout / CROSSRANK_GENERATION_TIMEOUT_S or lower --max-new-tokens"
+                "--generation-timeout / CROSSRANK_RAG_GENERATION_TIMEOUT_S or lower --max-new-tokens"
             )
         return str(tokenizer.decode(new_tokens, skip_special_tokens=True)).strip()
 
@@ -269,7 +269,7 @@ class ApiGenerator:
 
         if not model:
             raise ValueError(
-                "the API generator needs a model name: --generator-model / CROSSRANK_GENERATOR_MODEL"
+                "the API generator needs a model name: --generator-model / CROSSRANK_RAG_GENERATOR_MODEL"
             )
         self.model = model
         self.name = f"api:{model}"

@@ -12,7 +12,7 @@
 Example:
     ```python
     import pathlib, tempfile
-    from crossrank.settings import RagSettings
+    from crossrank.rag.settings import RagSettings
     folder = pathlib.Path(tempfile.mkdtemp())
     _ = (folder / "pandas.md").write_text("# Pandas\\n\\nGiant pandas eat bamboo.")
     settings = RagSettings(qdrant_path=folder / ".store")
@@ -38,9 +38,9 @@ from qdrant_client import models
 
 from crossrank.rag.keywords import sparse_vector
 from crossrank.rag.parse import SUPPORTED_SUFFIXES, ParsedDocument, ParseError, parse_file
+from crossrank.rag.settings import RagSettings
 from crossrank.rag.store import DENSE, SPARSE, ChunkStore, open_store, point_id
 from crossrank.retrieval.embed import Embedder, load_embedder
-from crossrank.settings import RagSettings
 
 Status = Literal["added", "updated", "unchanged", "deleted", "failed", "skipped"]
 STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "deleted", "failed", "skipped")

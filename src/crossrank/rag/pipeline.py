@@ -22,7 +22,7 @@ loop is never blocked.
 
 Example:
     ```python
-    from crossrank.settings import RagSettings
+    from crossrank.rag.settings import RagSettings
     pipeline = RagPipeline.from_settings(RagSettings(generator="extractive"))
     answer = pipeline.ask("How do I reset my password?")
     answer.verdict.value, [s.number for s in answer.sources]
@@ -44,9 +44,9 @@ from crossrank.policy import RankedDocument, RerankResult, Verdict
 from crossrank.rag.generate import GenerationError, Generator, Passage, make_generator
 from crossrank.rag.keywords import KeywordHit
 from crossrank.rag.retrieve import Candidate, KeywordFallback, Retriever
+from crossrank.rag.settings import RagSettings
 from crossrank.rag.store import ChunkStore, open_store
 from crossrank.scorer import CrossEncoderScorer
-from crossrank.settings import RagSettings
 
 
 @dataclass(frozen=True)

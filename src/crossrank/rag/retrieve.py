@@ -9,7 +9,7 @@
 
 Example:
     ```python
-    from crossrank.settings import RagSettings
+    from crossrank.rag.settings import RagSettings
     from crossrank.rag.store import open_store
     import tempfile
     settings = RagSettings(qdrant_path=tempfile.mkdtemp())
@@ -132,7 +132,7 @@ class KeywordFallback:
     Example:
         ```python
         import tempfile
-        from crossrank.settings import RagSettings
+        from crossrank.rag.settings import RagSettings
         from crossrank.rag.store import open_store
         store = open_store(RagSettings(qdrant_path=tempfile.mkdtemp()))
         KeywordFallback(store).search("anything", k=3)

@@ -13,7 +13,7 @@ re-ingesting a file overwrites its points instead of adding copies.
 
 Example:
     ```python
-    from crossrank.settings import RagSettings
+    from crossrank.rag.settings import RagSettings
     import tempfile
     store = open_store(RagSettings(qdrant_path=tempfile.mkdtemp()))
     store.ensure_collection(dense_size=384)
@@ -34,7 +34,7 @@ from typing import Any
 
 from qdrant_client import QdrantClient, models
 
-from crossrank.settings import RagSettings
+from crossrank.rag.settings import RagSettings
 
 DENSE = "dense"
 SPARSE = "sparse"
@@ -88,7 +88,7 @@ def _embedded_client(path: Path) -> QdrantClient:
             except RuntimeError as exc:  # portalocker: another process holds the folder
                 raise QdrantUnavailableError(
                     f"the embedded Qdrant store at {folder} is in use by another process ({exc}). "
-                    "Stop that process, or run a Qdrant server and pass --qdrant-url / CROSSRANK_QDRANT_URL "
+                    "Stop that process, or run a Qdrant server and pass --qdrant-url / CROSSRANK_RAG_QDRANT_URL "
                     "so several processes can share it."
                 ) from exc
             _embedded_clients[folder] = client
@@ -107,7 +107,7 @@ def _server_client(settings: RagSettings) -> QdrantClient:
         raise QdrantUnavailableError(
             f"Qdrant server at {url} did not answer within {timeout:g} s ({type(exc).__name__}: {exc}). "
             "Check the URL and API key and that the server is running (docker compose up qdrant), "
-            "or leave --qdrant-url / CROSSRANK_QDRANT_URL unset to use the embedded store."
+            "or leave --qdrant-url / CROSSRANK_RAG_QDRANT_URL unset to use the embedded store."
         ) from exc
     return client
 

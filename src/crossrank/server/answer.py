@@ -5,14 +5,14 @@ background (so a Qdrant that is down at start-up does not stop the rerank
 endpoints), reports its health to ``/readyz``, and maps its failures to statuses:
 
 * Qdrant unreachable, collection missing, pipeline still loading -> 503 with the reason
-* answer not ready within ``answer_timeout_s`` (CROSSRANK_ANSWER_TIMEOUT_S) -> 503
+* answer not ready within ``answer_timeout_s`` (CROSSRANK_SERVER_ANSWER_TIMEOUT_S) -> 503
 * the generator failing or timing out (``generation_timeout_s``) -> 200 with
   ``answered: false``, ``generation_error`` and the sources (the pipeline's own
   answer: the relevant passages are still worth returning)
 
 Example:
     ```python
-    from crossrank.settings import RagSettings
+    from crossrank.rag.settings import RagSettings
     service = AnswerService(RagSettings(generator="extractive"))
     service.ready
     # -> False
@@ -116,7 +116,7 @@ class AnswerService:
     @classmethod
     def from_settings(cls, server_settings: Any) -> AnswerService:
         """RAG settings from the environment, with the server's reranker (so both share one model)."""
-        from crossrank.settings import RagSettings
+        from crossrank.rag.settings import RagSettings
 
         overrides = {
             "model": server_settings.model,
@@ -200,7 +200,7 @@ def install_answer_route(
             raise LimitExceeded(
                 ("body", "question"),
                 f"question has {len(body.question)} characters; the limit is {settings.max_query_chars} "
-                "(CROSSRANK_MAX_QUERY_CHARS)",
+                "(CROSSRANK_SERVER_MAX_QUERY_CHARS)",
             )
         pipeline = service.pipeline
         if pipeline is None:
@@ -215,7 +215,7 @@ def install_answer_route(
         except asyncio.TimeoutError:
             info.reason = "timeout"
             raise _unavailable(
-                f"no answer within {settings.answer_timeout_s:g} s (CROSSRANK_ANSWER_TIMEOUT_S); "
+                f"no answer within {settings.answer_timeout_s:g} s (CROSSRANK_SERVER_ANSWER_TIMEOUT_S); "
                 "the generator or Qdrant is too slow, retry later"
             ) from None
         except QdrantUnavailableError as exc:

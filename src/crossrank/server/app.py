@@ -66,8 +66,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "The server has an API key and the request did not send it."},
     413: {
         "model": ErrorBody,
-        "description": "The body is larger than CROSSRANK_MAX_BODY_BYTES, or the request needs more "
-        "model time than CROSSRANK_REQUEST_TIMEOUT_S allows.",
+        "description": "The body is larger than CROSSRANK_SERVER_MAX_BODY_BYTES, or the request needs more "
+        "model time than CROSSRANK_SERVER_REQUEST_TIMEOUT_S allows.",
     },
     415: {"model": ErrorBody, "description": "The body is not sent as application/json."},
     422: {
@@ -142,27 +142,27 @@ def check_limits(settings: ServerSettings, query: str, texts: Sequence[str], fie
     if len(query) > settings.max_query_chars:
         raise LimitExceeded(
             ("body", "query"),
-            f"query has {len(query)} characters; the limit is {settings.max_query_chars} (CROSSRANK_MAX_QUERY_CHARS)",
+            f"query has {len(query)} characters; the limit is {settings.max_query_chars} (CROSSRANK_SERVER_MAX_QUERY_CHARS)",
         )
     if len(texts) > settings.max_documents:
         raise LimitExceeded(
             ("body", field_name),
             f"{len(texts)} documents sent; the limit is {settings.max_documents} per request "
-            "(CROSSRANK_MAX_DOCUMENTS); split the request",
+            "(CROSSRANK_SERVER_MAX_DOCUMENTS); split the request",
         )
     for position, text in enumerate(texts):
         if len(text) > settings.max_document_chars:
             raise LimitExceeded(
                 ("body", field_name, position),
                 f"document has {len(text)} characters; the limit is {settings.max_document_chars} "
-                "(CROSSRANK_MAX_DOCUMENT_CHARS)",
+                "(CROSSRANK_SERVER_MAX_DOCUMENT_CHARS)",
             )
     total = len(query) + sum(len(t) for t in texts)
     if total > settings.max_request_chars:
         raise LimitExceeded(
             ("body", field_name),
             f"query and documents have {total} characters together; the limit is {settings.max_request_chars} "
-            "per request (CROSSRANK_MAX_REQUEST_CHARS)",
+            "per request (CROSSRANK_SERVER_MAX_REQUEST_CHARS)",
         )
 
 
@@ -184,7 +184,7 @@ def create_app(
     """Build the service.
 
     Args:
-        settings: Configuration; ``None`` reads ``CROSSRANK_*`` environment variables.
+        settings: Configuration; ``None`` reads ``CROSSRANK_SERVER_*`` environment variables.
         scorer: An already loaded scorer to share (tests, Ray Serve); ``None`` loads
             ``settings.model`` in the background at startup.
         answer_service: A ready ``AnswerService`` for ``/v1/answer``; ``None`` builds
@@ -296,7 +296,7 @@ def create_app(
     app.router.route_class = StrictJsonRoute
     install_error_handlers(app)
 
-    bearer = HTTPBearer(auto_error=False, description="The server's CROSSRANK_API_KEY.")
+    bearer = HTTPBearer(auto_error=False, description="The server's CROSSRANK_SERVER_API_KEY.")
 
     async def check_api_key(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:  # noqa: B008 - FastAPI's idiom
         assert settings.api_key is not None
@@ -353,7 +353,7 @@ def create_app(
                 info.reason = "too_much_work"
                 raise HTTPException(
                     413,
-                    f"{exc} (CROSSRANK_REQUEST_TIMEOUT_S={settings.request_timeout_s:g}): send fewer or "
+                    f"{exc} (CROSSRANK_SERVER_REQUEST_TIMEOUT_S={settings.request_timeout_s:g}): send fewer or "
                     "shorter documents per request, or raise the timeout",
                 ) from None
             except BatcherClosedError as exc:
@@ -369,7 +369,7 @@ def create_app(
         raise HTTPException(
             503,
             f"request timed out after {settings.request_timeout_s:g} s waiting for the model "
-            "(CROSSRANK_REQUEST_TIMEOUT_S); the server is overloaded, retry later",
+            "(CROSSRANK_SERVER_REQUEST_TIMEOUT_S); the server is overloaded, retry later",
             headers={"Retry-After": "1"},
         )
 
@@ -535,10 +535,10 @@ def create_app(
 
 
 def app_from_env() -> FastAPI:
-    """An app configured from ``CROSSRANK_*`` environment variables (for ``uvicorn --factory``).
+    """An app configured from ``CROSSRANK_SERVER_*`` environment variables (for ``uvicorn --factory``).
 
     Example:
-        $ CROSSRANK_MODEL=/models/reranker uvicorn --factory crossrank.server:app_from_env --port 8080
+        $ CROSSRANK_SERVER_MODEL=/models/reranker uvicorn --factory crossrank.server:app_from_env --port 8080
     """
     from logging.config import dictConfig
 

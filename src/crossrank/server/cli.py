@@ -1,12 +1,12 @@
 """``crossrank serve``: run the rerank and answer service.
 
 Every flag has an environment variable of the same name (``--max-batch-size`` ->
-``CROSSRANK_MAX_BATCH_SIZE``); a flag given on the command line wins. Settings
-without a flag (``CROSSRANK_MAX_BODY_BYTES``, ...) are read from the environment.
+``CROSSRANK_SERVER_MAX_BATCH_SIZE``); a flag given on the command line wins. Settings
+without a flag (``CROSSRANK_SERVER_MAX_BODY_BYTES``, ...) are read from the environment.
 
 Example:
     $ crossrank serve --model ./models/reranker --port 8080 --max-batch-size 64
-    $ CROSSRANK_API_KEY=s3cret crossrank serve --host 0.0.0.0
+    $ CROSSRANK_SERVER_API_KEY=s3cret crossrank serve --host 0.0.0.0
 """
 
 from __future__ import annotations
@@ -39,58 +39,57 @@ def settings_from_flags(**flags: Any) -> Any:
         raise typer.BadParameter(problems) from None
 
 
+# The help of `crossrank serve`: the docstring, then where the settings come from (one
+# paragraph, no line breaks: rich keeps them). The variable names are too long for the
+# flags' help column, which would cut them.
+SERVE_ENV_HELP = (
+    "Every setting is also an environment variable, CROSSRANK_SERVER_ plus its name in capitals "
+    "(--max-batch-size: CROSSRANK_SERVER_MAX_BATCH_SIZE, --answer: CROSSRANK_SERVER_ANSWER_ENABLED); "
+    "a flag given wins. The answer endpoint's store, gate and generator are the RAG app's "
+    "CROSSRANK_RAG_* settings. docs/server.md lists them all."
+)
+
+
 def serve_command(
-    model: str | None = typer.Option(None, help="Reranker directory or hub id (env CROSSRANK_MODEL)."),
+    model: str | None = typer.Option(None, help="Reranker directory or hub id."),
     backend: str | None = typer.Option(
-        None, help="auto (onnx int8 on a CPU, torch on a GPU), onnx or torch (env CROSSRANK_BACKEND)."
+        None, help="auto (onnx int8 on a CPU, torch on a GPU), onnx or torch."
     ),
-    device: str | None = typer.Option(None, help="auto, cpu, cuda, mps (env CROSSRANK_DEVICE)."),
-    host: str | None = typer.Option(None, help="Interface to bind (env CROSSRANK_HOST; default 127.0.0.1)."),
-    port: int | None = typer.Option(None, help="Port (env CROSSRANK_PORT; default 8080)."),
+    device: str | None = typer.Option(None, help="auto, cpu, cuda, mps."),
+    host: str | None = typer.Option(None, help="Interface to bind (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default 8080)."),
     api_key: str | None = typer.Option(
-        None, help="Require 'Authorization: Bearer <key>' (env CROSSRANK_API_KEY; prefer the env var)."
+        None, help="Require 'Authorization: Bearer <key>' (prefer the environment variable)."
     ),
     max_batch_size: int | None = typer.Option(
-        None, help="Most documents per shared model batch (env CROSSRANK_MAX_BATCH_SIZE; default 64)."
+        None, help="Most documents per shared model batch (default 64)."
     ),
     max_batch_tokens: int | None = typer.Option(
         None,
-        help="Most estimated tokens per shared model batch (env CROSSRANK_MAX_BATCH_TOKENS; default 16384).",
+        help="Most estimated tokens per shared model batch (default 16384).",
     ),
     max_wait_ms: float | None = typer.Option(
-        None, help="How long a batch waits for more requests (env CROSSRANK_MAX_WAIT_MS; default 5)."
+        None, help="How long a batch waits for more requests (default 5)."
     ),
-    max_queue: int | None = typer.Option(
-        None, help="Waiting requests before 429 (env CROSSRANK_MAX_QUEUE; default 256)."
-    ),
+    max_queue: int | None = typer.Option(None, help="Waiting requests before 429 (default 256)."),
     request_timeout_s: float | None = typer.Option(
-        None, help="Seconds before a rerank request gets 503 (env CROSSRANK_REQUEST_TIMEOUT_S; default 30)."
+        None, help="Seconds before a rerank request gets 503 (default 30)."
     ),
-    max_documents: int | None = typer.Option(
-        None, help="Documents per request (env CROSSRANK_MAX_DOCUMENTS; default 1000)."
-    ),
-    max_document_chars: int | None = typer.Option(
-        None, help="Characters per document (env CROSSRANK_MAX_DOCUMENT_CHARS; default 20000)."
-    ),
-    max_request_chars: int | None = typer.Option(
-        None, help="Characters per request (env CROSSRANK_MAX_REQUEST_CHARS; default 1000000)."
-    ),
+    max_documents: int | None = typer.Option(None, help="Documents per request (default 1000)."),
+    max_document_chars: int | None = typer.Option(None, help="Characters per document (default 20000)."),
+    max_request_chars: int | None = typer.Option(None, help="Characters per request (default 1000000)."),
     min_probability: str | None = typer.Option(
         None,
         help="Default relevance threshold for /v1/rerank: a probability, model or none "
-        "(env CROSSRANK_MIN_PROBABILITY; default model: the model's recommended threshold).",
+        "(default model: the model's recommended threshold).",
     ),
-    cache_size: int | None = typer.Option(
-        None, help="Score cache entries (env CROSSRANK_CACHE_SIZE; default 0)."
-    ),
+    cache_size: int | None = typer.Option(None, help="Score cache entries (default 0)."),
     answer: bool | None = typer.Option(
         None,
         "--answer/--no-answer",
-        help="Serve POST /v1/answer (env CROSSRANK_ANSWER_ENABLED; default off).",
+        help="Serve POST /v1/answer (default off).",
     ),
-    log_level: str | None = typer.Option(
-        None, help="uvicorn log level (env CROSSRANK_LOG_LEVEL; default info)."
-    ),
+    log_level: str | None = typer.Option(None, help="uvicorn log level (default info)."),
 ) -> None:
     """Serve reranking (Cohere and TEI shapes), answers, health checks and Prometheus metrics over HTTP."""
     settings = settings_from_flags(
@@ -129,9 +128,15 @@ def serve_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``serve`` to the ``crossrank`` command line."""
-    app.command("serve")(serve_command)
+    app.command("serve", help=_serve_help())(serve_command)
+
+
+def _serve_help() -> str:
+    return f"{(serve_command.__doc__ or '').strip()}\n\n{SERVE_ENV_HELP}"
 
 
 def main() -> None:
     """``python -m crossrank.server``: the ``serve`` command on its own."""
-    typer.run(serve_command)
+    app = typer.Typer(add_completion=False)  # what typer.run builds, with the full help
+    app.command(help=_serve_help())(serve_command)
+    app()

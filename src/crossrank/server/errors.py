@@ -153,7 +153,7 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     def _message(self) -> str:
-        return f"request body is larger than {self.max_bytes} bytes (CROSSRANK_MAX_BODY_BYTES)"
+        return f"request body is larger than {self.max_bytes} bytes (CROSSRANK_SERVER_MAX_BODY_BYTES)"
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -24,9 +24,9 @@ BACKLOG = 2048
 
 _WHY = {
     errno.EADDRINUSE: "the address is already in use (another process listens there); "
-    "stop it or choose another --port (CROSSRANK_PORT)",
-    errno.EACCES: "permission denied (ports below 1024 need privileges); choose another --port (CROSSRANK_PORT)",
-    errno.EADDRNOTAVAIL: "this machine has no such address; choose another --host (CROSSRANK_HOST)",
+    "stop it or choose another --port (CROSSRANK_SERVER_PORT)",
+    errno.EACCES: "permission denied (ports below 1024 need privileges); choose another --port (CROSSRANK_SERVER_PORT)",
+    errno.EADDRNOTAVAIL: "this machine has no such address; choose another --host (CROSSRANK_SERVER_HOST)",
 }
 
 

@@ -82,7 +82,7 @@ def serve(settings: ServerSettings | None = None, sock: socket.socket | None = N
     """Serve until SIGTERM / Ctrl-C; returns after a graceful shutdown.
 
     Args:
-        settings: Configuration; ``None`` reads ``CROSSRANK_*`` environment variables.
+        settings: Configuration; ``None`` reads ``CROSSRANK_SERVER_*`` environment variables.
         sock: A socket already listening (``crossrank serve`` opens it first);
             ``None`` binds ``settings.host:settings.port`` now, before the model loads.
 

@@ -104,7 +104,7 @@ class CohereRerankRequest(BaseModel):
     min_probability: float | Literal["model", "none"] | None = Field(
         default=None,
         description="crossrank: drop documents below this probability; 'model': the model's recommended "
-        "threshold; 'none': ungated; null or absent: the server's setting (CROSSRANK_MIN_PROBABILITY).",
+        "threshold; 'none': ungated; null or absent: the server's setting (CROSSRANK_SERVER_MIN_PROBABILITY).",
     )
     min_relative: float | None = Field(
         default=None,

@@ -1,9 +1,13 @@
-"""Settings of the rerank and answer service, read from ``CROSSRANK_*`` environment variables.
+"""Settings of the rerank and answer service, read from ``CROSSRANK_SERVER_*`` environment variables.
 
-Every field has one environment variable, ``CROSSRANK_`` plus the field name in
-capitals (``max_batch_size`` -> ``CROSSRANK_MAX_BATCH_SIZE``), and one ``crossrank
-serve`` flag (``--max-batch-size``). Flags win over environment variables, which win
-over the defaults. The docker-compose files set the same variables.
+Every field has one environment variable, ``CROSSRANK_SERVER_`` plus the field name in
+capitals (``max_batch_size`` -> ``CROSSRANK_SERVER_MAX_BATCH_SIZE``), and most have a
+``crossrank serve`` flag (``--max-batch-size``). Flags win over environment variables,
+which win over the defaults. The RAG app reads its own ``CROSSRANK_RAG_*`` variables
+(the answer endpoint's store, gate and generator), so none of them reaches the rerank
+endpoints. The old un-prefixed names (``CROSSRANK_MAX_BATCH_SIZE``) are still read for
+one release, with a deprecation warning, when the new name is not set
+(``crossrank.env``). The docker-compose files set the same variables.
 
 Example:
     ```python
@@ -16,27 +20,28 @@ Example:
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from crossrank.env import CrossrankSettings
 from crossrank.policy import MODEL_THRESHOLD, ThresholdChoice, parse_threshold
 
 
-class ServerSettings(BaseSettings):
+class ServerSettings(CrossrankSettings):
     """What ``crossrank serve`` and ``create_app`` are configured with.
 
     Example:
         ```python
         import os
-        os.environ["CROSSRANK_MAX_DOCUMENTS"] = "250"
+        os.environ["CROSSRANK_SERVER_MAX_DOCUMENTS"] = "250"
         ServerSettings().max_documents
         # -> 250
-        del os.environ["CROSSRANK_MAX_DOCUMENTS"]
+        del os.environ["CROSSRANK_SERVER_MAX_DOCUMENTS"]
         ```
     """
 
     # Empty variables mean "use the default", as in docker-compose.yml (${VAR:-}).
     model_config = SettingsConfigDict(
-        env_prefix="CROSSRANK_", extra="ignore", validate_default=True, env_ignore_empty=True
+        env_prefix="CROSSRANK_SERVER_", extra="ignore", validate_default=True, env_ignore_empty=True
     )
 
     # -- the model ------------------------------------------------------------------
@@ -132,12 +137,12 @@ class ServerSettings(BaseSettings):
     @field_validator("min_probability", mode="before")
     @classmethod
     def _threshold(cls, value: object) -> ThresholdChoice:
-        return parse_threshold(value, "min_probability (CROSSRANK_MIN_PROBABILITY)")
+        return parse_threshold(value, "min_probability (CROSSRANK_SERVER_MIN_PROBABILITY)")
 
     @field_validator("api_key", mode="before")
     @classmethod
     def _empty_key_is_no_key(cls, value: object) -> object:
-        # `--api-key ""` and CROSSRANK_API_KEY= both mean "no key"; an empty key would
+        # `--api-key ""` and CROSSRANK_SERVER_API_KEY= both mean "no key"; an empty key would
         # otherwise refuse every client, since none can send an empty Bearer token.
         if isinstance(value, SecretStr):
             value = value.get_secret_value()

@@ -163,7 +163,7 @@ def adapt_command(
 ) -> None:
     """Adapt the reranker to your documents without labels: pseudo-queries, mined candidates, teacher scores."""
     from crossrank.rag.ingest import read_chunks
-    from crossrank.settings import RagSettings
+    from crossrank.rag.settings import RagSettings
     from crossrank.training.adapt import adapt
     from crossrank.training.distil import DistilConfig
 
