@@ -93,7 +93,8 @@ def main() -> None:
     print(f"auto -> {auto.backend.name}, batch {auto.batch_size}: p50 {default_p50:.3f} s")
     for size in (4, 16, 32):
         other = CrossEncoderScorer(args.model, batch_size=size)
-        print(f"  batch {size}: p50 {_p50(lambda: other.score(QUERY, texts), args.repeats):.3f} s")
+        p50 = _p50(lambda scorer=other: scorer.score(QUERY, texts), args.repeats)
+        print(f"  batch {size}: p50 {p50:.3f} s")
     pairs = [(QUERY, t) for t in texts]
     encode = _p50(lambda: encode_windows(auto.backend.tokenizer, pairs, auto.max_length, auto.window_overlap), args.repeats)
     print(f"tokenising + windowing: {encode * 1000:.1f} ms ({100 * encode / default_p50:.1f} % of the call)")

@@ -86,7 +86,7 @@ def main() -> None:
         onnx_backend._export(model, folder, quantize=False)
         fp32 = _session(folder / "model.onnx")
         reference = run(fp32)
-        print(f"| variant | mean abs logit error | max | correlation | top-1 unchanged | p50 s (32 pairs) |")
+        print("| variant | mean abs logit error | max | correlation | top-1 unchanged | p50 s (32 pairs) |")
         print("|---|---|---|---|---|---|")
         print(f"| fp32 (reference) | 0 | 0 | 1 | 4/4 | {p50(fp32):.3f} |")
         for name, settings in VARIANTS.items():

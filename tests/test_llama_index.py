@@ -8,15 +8,14 @@ import pytest
 
 pytest.importorskip("llama_index.core")
 
-from llama_index.core import Settings, VectorStoreIndex  # noqa: E402
-from llama_index.core.instrumentation import get_dispatcher  # noqa: E402
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler  # noqa: E402
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode  # noqa: E402
+from llama_index.core import Settings, VectorStoreIndex
+from llama_index.core.instrumentation import get_dispatcher
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from small_corpus import CORPUS
 
-from crossrank import Verdict  # noqa: E402
-from crossrank.llama_index import CrossRankPostprocessor  # noqa: E402
-from small_corpus import CORPUS  # noqa: E402
-
+from crossrank import Verdict
+from crossrank.llama_index import CrossRankPostprocessor
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import typer
+from evaluate_recipe import _candidates
+from recipe_sets import load_split
 
 from crossrank import CrossEncoderScorer
 from crossrank.evaluation.calibration import calibrate
-from evaluate_recipe import _candidates
-from recipe_sets import load_split
 
 PACKAGE_MODEL_DIR = Path(__file__).resolve().parent / "crossrank_default_model" / "model"
 

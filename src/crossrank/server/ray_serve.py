@@ -36,12 +36,12 @@ from crossrank.scores import Score
 def _texts(documents: Any) -> list[str]:
     # ValueError throughout: the deployment answers it with 422, like the FastAPI service.
     if not isinstance(documents, list):
-        raise ValueError("documents must be a list of strings or objects with a 'text' string")  # noqa: TRY004
+        raise ValueError("documents must be a list of strings or objects with a 'text' string")
     texts = []
     for position, doc in enumerate(documents):
         text = doc if isinstance(doc, str) else doc.get("text") if isinstance(doc, dict) else None
         if not isinstance(text, str):
-            raise ValueError(f"documents[{position}] must be a string or an object with a 'text' string")  # noqa: TRY004
+            raise ValueError(f"documents[{position}] must be a string or an object with a 'text' string")
         texts.append(text)
     return texts
 
