@@ -128,6 +128,23 @@ RETRIEVAL_FIELDS: tuple[str, ...] = ("retrieval_score", "retrieval_rank")
 """The first stage's score and 1-based rank, kept beside the rerank fields (:meth:`RankedDocument.annotate`)."""
 
 
+def rank_order(scores: Sequence[Score], fused: Sequence[float] | None = None) -> list[int]:
+    """Positions of ``scores``, best first: crossrank's one ranking rule.
+
+    By logit (calibration is monotonic, and the logit still separates documents whose
+    probabilities round to 1.0), or by ``fused`` values when the policy fuses with the
+    first stage; ties keep the retrieval order.
+
+    Example:
+        ```python
+        rank_order([Score(0.5, 0.62), Score(2.0, 0.88), Score(0.5, 0.62)])
+        # -> [1, 0, 2]
+        ```
+    """
+    keys = [s.logit for s in scores] if fused is None else list(fused)
+    return sorted(range(len(keys)), key=lambda i: (-keys[i], i))
+
+
 class DropReason(str, Enum):
     """Why a document was not kept."""
 
@@ -430,14 +447,10 @@ class RelevancePolicy:
         """
         if len(texts) != len(scores):
             raise ValueError(f"got {len(texts)} texts but {len(scores)} scores")
-        # Sort on the logit (ties keep retrieval order): calibration is monotonic, and
-        # the logit still separates documents whose probabilities round to 1.0.
         fused: list[float] | None = None
         if self.fusion is not None:
             fused = fuse(self.fusion, [s.logit for s in scores], first_stage_scores)
-            order = sorted(range(len(texts)), key=lambda i: (-fused[i], i))
-        else:
-            order = sorted(range(len(texts)), key=lambda i: (-scores[i].logit, i))
+        order = rank_order(scores, fused)
         gate = self.gate(recommended)
         best = max((s.probability for s in scores), default=0.0)  # with fusion, not always the first
         failures = {i: self._failure(scores[i].probability, best, gate.threshold) for i in order}

@@ -77,6 +77,20 @@ def test_relevant_question_is_answered_with_sources(answer_server) -> None:
     assert body["trace"]["candidates"] and "rerank" in body["trace"]["timings_ms"]
 
 
+def test_answers_rerank_through_the_servers_batcher(answer_server) -> None:
+    # The batcher is the only place that counts scored documents and batched requests:
+    # an answer that bypassed it (its own model call) would leave both unchanged.
+    documents = answer_server.metric("crossrank_documents_scored_total")
+    requests = answer_server.metric("crossrank_batch_requests_count")
+    body = httpx.post(
+        f"{answer_server.url}/v1/answer", json={"question": QUESTION, "include_trace": True}, timeout=120
+    ).json()
+    candidates = len(body["trace"]["candidates"])
+    assert candidates > 0
+    assert answer_server.metric("crossrank_documents_scored_total") == documents + candidates
+    assert answer_server.metric("crossrank_batch_requests_count") > requests
+
+
 def test_unrelated_question_is_refused_with_a_reason(answer_server) -> None:
     body = httpx.post(
         f"{answer_server.url}/v1/answer",

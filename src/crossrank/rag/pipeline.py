@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,10 @@ from crossrank.rag.retrieve import Candidate, KeywordFallback, Retriever
 from crossrank.rag.settings import RagSettings
 from crossrank.rag.store import ChunkStore, open_store
 from crossrank.scorer import CrossEncoderScorer
+from crossrank.scores import Score
+
+ScoreFunction = Callable[[str, list[str]], Awaitable[list[Score]]]
+"""An async ``(question, passages) -> scores`` (input order): how a server lends its batcher to ``aask``."""
 
 
 @dataclass(frozen=True)
@@ -321,19 +326,30 @@ class RagPipeline:
             QdrantUnavailableError: The Qdrant server stopped answering.
         """
         check_query(question, "question")
-        settings = self.settings
         timings: dict[str, float] = {}
         started = time.perf_counter()
-
+        candidates = self._retrieve(question, timings)
         mark = time.perf_counter()
-        candidates = self.retriever.retrieve(question, settings.top_k)
-        timings["retrieve"] = (time.perf_counter() - mark) * 1000
-
-        mark = time.perf_counter()
-        texts = [c.text for c in candidates]
-        result = self.scorer.rerank(question, texts, settings.policy())
+        result = self.scorer.rerank(question, [c.text for c in candidates], self.settings.policy())
         timings["rerank"] = (time.perf_counter() - mark) * 1000
+        return self._decide(question, candidates, result, timings, started)
 
+    def _retrieve(self, question: str, timings: dict[str, float]) -> list[Candidate]:
+        mark = time.perf_counter()
+        candidates = self.retriever.retrieve(question, self.settings.top_k)
+        timings["retrieve"] = (time.perf_counter() - mark) * 1000
+        return candidates
+
+    def _decide(
+        self,
+        question: str,
+        candidates: list[Candidate],
+        result: RerankResult,
+        timings: dict[str, float],
+        started: float,
+    ) -> Answer:
+        """Gate, then generate, warn or refuse (with the keyword fallback): everything after the rerank."""
+        settings = self.settings
         sources = [_source(n, doc, candidates[doc.index]) for n, doc in enumerate(result.kept, start=1)]
         verdict = result.verdict
         text: str | None = None
@@ -411,10 +427,38 @@ class RagPipeline:
                 )
             return self._executor
 
-    async def aask(self, question: str) -> Answer:
-        """``ask`` in a bounded worker pool; the event loop is never blocked by the models."""
-        answer: Answer = await asyncio.get_running_loop().run_in_executor(self._pool(), self.ask, question)
-        return answer
+    async def aask(self, question: str, score: ScoreFunction | None = None) -> Answer:
+        """``ask`` in a bounded worker pool; the event loop is never blocked by the models.
+
+        With ``score``, the rerank goes through it instead of this pipeline's scorer: the
+        HTTP server passes its dynamic batcher, so answers share batches, the queue limit,
+        admission control and the request timeout with ``/v1/rerank``. Its exceptions
+        (a full queue, a deadline) reach the caller unchanged.
+
+        Example:
+            ```python
+            answer = await pipeline.aask("How do I reset my password?", score=batcher.submit)
+            ```
+        """
+        loop = asyncio.get_running_loop()
+        if score is None:
+            answer: Answer = await loop.run_in_executor(self._pool(), self.ask, question)
+            return answer
+        check_query(question, "question")
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        candidates = await loop.run_in_executor(self._pool(), self._retrieve, question, timings)
+        texts = [c.text for c in candidates]
+        mark = time.perf_counter()
+        scores = await score(question, texts) if texts else []
+        result = self.settings.policy().apply(
+            question, texts, scores, recommended=self.scorer.recommended_gate
+        )
+        timings["rerank"] = (time.perf_counter() - mark) * 1000
+        decided: Answer = await loop.run_in_executor(
+            self._pool(), self._decide, question, candidates, result, timings, started
+        )
+        return decided
 
     def close(self) -> None:
         """Stop the worker threads (shared models and the Qdrant client stay open for reuse)."""

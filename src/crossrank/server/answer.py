@@ -2,7 +2,10 @@
 
 The work is ``crossrank.rag.pipeline.RagPipeline``; this module only builds it in the
 background (so a Qdrant that is down at start-up does not stop the rerank
-endpoints), reports its health to ``/readyz``, and maps its failures to statuses:
+endpoints), reports its health to ``/readyz``, and maps its failures to statuses.
+The rerank step goes through the server's dynamic batcher, like ``/v1/rerank``: it
+shares batches with rerank requests and answers 429 / 413 / 503 by the same rules
+(queue full or overloaded, too much work, the request timeout).
 
 * Qdrant unreachable, collection missing, pipeline still loading -> 503 with the reason
 * answer not ready within ``answer_timeout_s`` (CROSSRANK_SERVER_ANSWER_TIMEOUT_S) -> 503
@@ -23,12 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crossrank.scores import Score
 from crossrank.server.errors import LimitExceeded
 from crossrank.server.metrics import request_info
 from crossrank.server.schemas import is_blank
@@ -180,9 +184,17 @@ def _unavailable(message: str) -> HTTPException:
 
 
 def install_answer_route(
-    app: FastAPI, state: Any, require_api_key: Callable[..., Any], errors: dict[int | str, Any]
+    app: FastAPI,
+    state: Any,
+    require_api_key: Callable[..., Any],
+    errors: dict[int | str, Any],
+    score: Callable[[Request, str, list[str]], Awaitable[list[Score]]],
 ) -> None:
-    """Add ``POST /v1/answer`` to ``app`` (called by ``create_app`` when answering is on)."""
+    """Add ``POST /v1/answer`` to ``app`` (called by ``create_app`` when answering is on).
+
+    ``score`` is the server's batched scoring (``create_app``'s, with its limits and
+    statuses); the pipeline reranks through it instead of calling its model directly.
+    """
     service: AnswerService = state.answer
     settings = state.settings
 
@@ -211,7 +223,10 @@ def install_answer_route(
         from crossrank.rag.store import QdrantUnavailableError
 
         try:
-            result = await asyncio.wait_for(pipeline.aask(body.question), settings.answer_timeout_s)
+            result = await asyncio.wait_for(
+                pipeline.aask(body.question, score=lambda query, texts: score(request, query, texts)),
+                settings.answer_timeout_s,
+            )
         except asyncio.TimeoutError:
             info.reason = "timeout"
             raise _unavailable(

@@ -43,6 +43,7 @@ from crossrank.server.batcher import (
 from crossrank.server.bodies import StrictJsonRoute
 from crossrank.server.errors import BodyLimitMiddleware, LimitExceeded, error_response, install_error_handlers
 from crossrank.server.metrics import MetricsMiddleware, ServiceMetrics, request_info
+from crossrank.server.responses import cohere_rerank_body, tei_ranks
 from crossrank.server.schemas import (
     CohereRerankRequest,
     CohereRerankResponse,
@@ -403,42 +404,12 @@ def create_app(
         # The path the client called (/v1/rerank or /v2/rerank: one handler serves both).
         route = getattr(request.scope.get("route"), "path", request.url.path)
         state.metrics.verdicts.labels(endpoint=route, verdict=result.verdict.value).inc()
-        request_id = info.request_id  # the middleware sends it back as X-Request-Id too
-        results = []
-        for doc in result.kept:
-            item: dict[str, Any] = {
-                "index": doc.index,
-                "relevance_score": doc.probability,
-                "logit": doc.logit,
-                "windows": doc.windows,
-                "rank": doc.rank,
-                "passed": doc.passed,
-            }
-            if body.return_documents:
-                item["document"] = cohere_document(body.documents[doc.index])
-            results.append(item)
-        return {
-            "id": request_id,
-            "results": results,
-            "meta": {
-                "api_version": {"version": "1"},
-                "model": state.scorer.model_name if state.scorer else None,
-            },
-            "verdict": result.verdict.value,
-            "threshold": result.gate.threshold,
-            "threshold_source": result.gate.source,
-            "dropped": [
-                {
-                    "index": d.index,
-                    "relevance_score": d.probability,
-                    "logit": d.logit,
-                    "windows": d.windows,
-                    "rank": d.rank,
-                    "drop_reason": d.drop_reason.value if d.drop_reason else "",
-                }
-                for d in result.dropped
-            ],
-        }
+        return cohere_rerank_body(
+            result,
+            model=state.scorer.model_name if state.scorer else None,
+            request_id=info.request_id,  # the middleware sends it back as X-Request-Id too
+            documents=[cohere_document(d) for d in body.documents] if body.return_documents else None,
+        )
 
     app.add_api_route(
         "/v2/rerank",
@@ -465,15 +436,7 @@ def create_app(
         request_info(request.scope).documents = len(body.texts)
         check_limits(settings, body.query, body.texts, "texts")
         scores = await score(request, body.query, body.texts)
-        order = sorted(range(len(scores)), key=lambda i: (-scores[i].logit, i))
-        return [
-            {
-                "index": i,
-                "score": scores[i].logit if body.raw_scores else scores[i].probability,
-                **({"text": body.texts[i]} if body.return_text else {}),
-            }
-            for i in order
-        ]
+        return tei_ranks(scores, body.texts, raw_scores=body.raw_scores, return_text=body.return_text)
 
     @app.get("/healthz", response_model=Health, tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
@@ -520,7 +483,7 @@ def create_app(
     if state.answer is not None:
         from crossrank.server.answer import install_answer_route
 
-        install_answer_route(app, state, require_api_key, _ERRORS)
+        install_answer_route(app, state, require_api_key, _ERRORS, score)
 
     known_paths = {getattr(r, "path", "") for r in app.routes}
     # Oversize bodies are refused before anything reads them; the metrics middleware is

@@ -4,8 +4,10 @@ Ray Serve runs replicas of a deployment across a cluster, routes requests to the
 and batches calls with ``@serve.batch``; this deployment wraps one
 ``CrossEncoderScorer`` per replica and batches concurrent requests into one
 ``score_many`` call, just like the FastAPI service's ``DynamicBatcher``. It takes and
-returns the Cohere rerank shape (``query``, ``documents``, ``top_n``; ``results`` with
-``index``, ``relevance_score`` and crossrank's ``logit`` / ``windows``).
+returns the Cohere rerank shape (``query``, ``documents``, ``top_n``), answered by the
+same builder as the FastAPI service (``server/responses.py``): ``results`` with ``index``,
+``relevance_score`` and crossrank's ``logit`` / ``windows`` / ``rank`` / ``passed``, the
+verdict, the threshold and the dropped documents with their reasons.
 
 Needs ``pip install "ray[serve]"`` (not a crossrank dependency).
 
@@ -31,6 +33,7 @@ from starlette.requests import Request
 from crossrank.policy import MODEL_THRESHOLD, RelevancePolicy, parse_threshold
 from crossrank.scorer import CrossEncoderScorer
 from crossrank.scores import Score
+from crossrank.server.responses import cohere_rerank_body
 
 
 def _texts(documents: Any) -> list[str]:
@@ -88,16 +91,7 @@ class RerankDeployment:
         result = RelevancePolicy(top_n=body.get("top_n"), min_probability=threshold).apply(
             query, texts, scores, recommended=self.scorer.recommended_gate
         )
-        return {
-            "results": [
-                {"index": d.index, "relevance_score": d.probability, "logit": d.logit, "windows": d.windows}
-                for d in result.kept
-            ],
-            "verdict": result.verdict.value,
-            "threshold": result.gate.threshold,
-            "threshold_source": result.gate.source,
-            "meta": {"model": self.scorer.model_name},
-        }
+        return cohere_rerank_body(result, model=self.scorer.model_name)
 
     async def __call__(self, request: Request) -> Any:
         from starlette.responses import JSONResponse
