@@ -112,6 +112,10 @@ def test_bad_input_and_settings(postprocessor, scorer):
     with pytest.raises(ValueError):
         CrossRankPostprocessor(scorer=scorer, min_relative=-0.5)
     assert CrossRankPostprocessor.class_name() == "CrossRankPostprocessor"
+    node = [NodeWithScore(node=TextNode(text="a"))]
+    # Both query forms at once is refused, as LlamaIndex's own postprocess_nodes does.
+    with pytest.raises(ValueError, match="both query_str and query_bundle"):
+        postprocessor.postprocess_with_result(node, QueryBundle("q1"), query_str="q2")
 
 
 def test_model_name_shares_the_loaded_model(tiny_model_dir):

@@ -61,6 +61,13 @@ class NodeRerankResult:
     result: RerankResult
 
 
+def _one_query(query_bundle: QueryBundle | None, query_str: str | None) -> QueryBundle | None:
+    # As LlamaIndex's own BaseNodePostprocessor.postprocess_nodes: both forms at once is a mistake.
+    if query_str is not None and query_bundle is not None:
+        raise ValueError("Cannot specify both query_str and query_bundle")
+    return QueryBundle(query_str) if query_str is not None else query_bundle
+
+
 def _annotated(original: NodeWithScore, ranked: RankedDocument) -> NodeWithScore:
     node = original.node
     metadata = ranked.annotate(node.metadata, retrieval_score=original.score)
@@ -231,7 +238,7 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
             # -> 'none'
             ```
         """
-        query_bundle = QueryBundle(query_str) if query_str is not None else query_bundle
+        query_bundle = _one_query(query_bundle, query_str)
         query, texts = self._prepare(nodes, query_bundle)
         with self._traced(nodes, query_bundle, query) as finish:
             return finish(self._scorer.rerank(query, texts, self._policy, self._first_stage(nodes)))
@@ -243,7 +250,7 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         query_str: str | None = None,
     ) -> NodeRerankResult:
         """Async ``postprocess_with_result``; the model runs off the event loop."""
-        query_bundle = QueryBundle(query_str) if query_str is not None else query_bundle
+        query_bundle = _one_query(query_bundle, query_str)
         query, texts = self._prepare(nodes, query_bundle)
         with self._traced(nodes, query_bundle, query) as finish:
             return finish(await self._scorer.arerank(query, texts, self._policy, self._first_stage(nodes)))
