@@ -32,7 +32,7 @@ def ray_handle(tiny_model_dir: str):
     )
     try:
         handle = serve.run(
-            build_app({"model": tiny_model_dir, "backend": "torch", "device": "cpu", "max_batch_size": 8}),
+            build_app({"model": tiny_model_dir, "backend": "torch", "device": "cpu", "max_batch_requests": 8}),
             name="crossrank-test",
             route_prefix=None,
         )
@@ -58,3 +58,11 @@ def test_ray_serve_batches_and_matches_the_scorer(ray_handle, scorer) -> None:
     body = gated.result(timeout_s=120)
     assert [r["index"] for r in body["results"]] == [1]
     assert body["verdict"] == "relevant" and (body["threshold"], body["threshold_source"]) == (0.5, "user")
+
+
+def test_the_old_batch_key_still_works_with_a_warning(tiny_model_dir: str) -> None:
+    from crossrank.server.ray_serve import build_app
+
+    with pytest.warns(DeprecationWarning, match="max_batch_requests"):
+        app = build_app({"model": tiny_model_dir, "max_batch_size": 4})
+    assert app is not None  # only bound, not deployed

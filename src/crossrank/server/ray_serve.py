@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ray import serve
@@ -57,7 +58,8 @@ class RerankDeployment:
         model: Reranker directory or hub id (``None``: the shipped default).
         backend: ``"auto"`` (onnx int8 on a CPU, torch on a GPU), ``"onnx"`` or ``"torch"``.
         device: ``"auto"``, ``"cpu"``, ...
-        max_batch_size: Most requests merged into one ``score_many`` call.
+        max_batch_requests: Most *requests* merged into one ``score_many`` call (the FastAPI
+            service's ``max_batch_size`` counts documents, the scorer's ``batch_size`` windows).
         batch_wait_timeout_s: How long the first request of a batch waits for others.
     """
 
@@ -65,13 +67,13 @@ class RerankDeployment:
         self,
         model: str | None = None,
         device: str = "auto",
-        max_batch_size: int = 16,
+        max_batch_requests: int = 16,
         backend: str = "auto",
         batch_wait_timeout_s: float = 0.005,
     ) -> None:
         self.scorer = CrossEncoderScorer(model, backend=backend, device=device)
         # @serve.batch adds these setters at run time (mypy cannot see them).
-        self.score_groups.set_max_batch_size(max_batch_size)  # type: ignore[attr-defined]
+        self.score_groups.set_max_batch_size(max_batch_requests)  # type: ignore[attr-defined]
         self.score_groups.set_batch_wait_timeout_s(batch_wait_timeout_s)  # type: ignore[attr-defined]
 
     @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
@@ -105,9 +107,20 @@ class RerankDeployment:
 def build_app(args: dict[str, Any]) -> Any:
     """The application for ``serve run crossrank.server.ray_serve:build_app key=value ...``.
 
-    Keys: ``model``, ``backend`` (default ``auto``), ``device``, ``num_replicas`` (default 1), ``max_batch_size``,
-    ``batch_wait_timeout_s``, ``num_cpus`` (per replica, default 1).
+    Keys: ``model``, ``backend`` (default ``auto``), ``device``, ``num_replicas`` (default 1),
+    ``max_batch_requests`` (requests per model call, default 16; the old key ``max_batch_size``
+    still works for one release, with a warning), ``batch_wait_timeout_s``, ``num_cpus`` (per
+    replica, default 1).
     """
+    requests = args.get("max_batch_requests")
+    if requests is None and "max_batch_size" in args:
+        warnings.warn(
+            "build_app's max_batch_size is deprecated (it counts requests, unlike the server's "
+            "max_batch_size, which counts documents): use max_batch_requests",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        requests = args["max_batch_size"]
     options = {
         "num_replicas": int(args.get("num_replicas", 1)),
         "ray_actor_options": {"num_cpus": float(args.get("num_cpus", 1))},
@@ -116,6 +129,6 @@ def build_app(args: dict[str, Any]) -> Any:
         model=args.get("model"),
         device=args.get("device", "auto"),
         backend=args.get("backend", "auto"),
-        max_batch_size=int(args.get("max_batch_size", 16)),
+        max_batch_requests=int(requests if requests is not None else 16),
         batch_wait_timeout_s=float(args.get("batch_wait_timeout_s", 0.005)),
     )
