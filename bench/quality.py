@@ -150,7 +150,7 @@ def main(
     squad_queries: int = typer.Option(200, help="SQuAD questions sampled (seed 0)."),
     max_length: int = typer.Option(256),
     trust_remote_code: bool = typer.Option(
-        False, help="Needed for models with crossrank's segment-cosine head."
+        False, help="Load models that ship their own modelling code."
     ),
     bi_encoder: str = typer.Option(
         "", help="Bi-encoder baseline; default all-MiniLM-L6-v2 (offline package)."
