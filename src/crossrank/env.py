@@ -36,7 +36,10 @@ import sys
 import warnings
 from typing import Any
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
+
+from crossrank.policy import ThresholdChoice, parse_threshold
 
 #: The prefix every app shared before each had its own.
 LEGACY_PREFIX = "CROSSRANK_"
@@ -85,8 +88,16 @@ class CrossrankSettings(BaseSettings):
 
     A subclass sets ``env_prefix`` (``CROSSRANK_RAG_``, ``CROSSRANK_SERVER_``) in its
     ``model_config``. Sources, first wins: arguments, ``<env_prefix><FIELD>``,
-    ``CROSSRANK_<FIELD>`` (deprecated, with a warning), then the defaults.
+    ``CROSSRANK_<FIELD>`` (deprecated, with a warning), then the defaults. A
+    ``min_probability`` field is read as a threshold choice (a probability, ``model`` or
+    ``none``), its errors naming the class's own variable.
     """
+
+    @field_validator("min_probability", mode="before", check_fields=False)
+    @classmethod
+    def _threshold(cls, value: object) -> ThresholdChoice:
+        variable = f"{cls.model_config.get('env_prefix', '')}MIN_PROBABILITY"
+        return parse_threshold(value, f"min_probability ({variable})")
 
     @classmethod
     def settings_customise_sources(

@@ -21,7 +21,6 @@ Requires the ``langchain`` extra: ``pip install "crossrank[langchain]"``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,6 +31,7 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 from langchain_core.runnables import RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from crossrank.adapter_common import model_or_scorer, model_path_to_str, policy_from_fields
 from crossrank.fusion import Fusion
 from crossrank.inputs import check_query, check_texts
 from crossrank.policy import (
@@ -93,15 +93,8 @@ def _annotated(original: Document, ranked: RankedDocument) -> Document:
 
 
 def _model_path_to_str(cls: type, value: Any) -> Any:
-    """A ``model`` given as a ``Path`` becomes its string (the adapters' ``model`` field validator)."""
-    return os.fspath(value) if isinstance(value, os.PathLike) else value
-
-
-def _model_or_scorer(model: str | None, scorer: CrossEncoderScorer | None) -> CrossEncoderScorer:
-    """The scorer an adapter runs: the ready ``scorer``, or the shared one for ``model``."""
-    if scorer is not None and model is not None:
-        raise ValueError("give either model= or scorer=, not both")
-    return scorer if scorer is not None else CrossEncoderScorer(model)
+    # The ``model`` field validator of both LangChain classes.
+    return model_path_to_str(value)
 
 
 class CrossRankReranker(BaseDocumentCompressor):
@@ -154,14 +147,8 @@ class CrossRankReranker(BaseDocumentCompressor):
 
     @model_validator(mode="after")
     def _build(self) -> CrossRankReranker:
-        self._policy = RelevancePolicy(
-            top_n=self.top_n,
-            min_probability=self.min_probability,
-            min_relative=self.min_relative,
-            min_keep=self.min_keep,
-            fusion=self.fusion,
-        )
-        self._scorer = _model_or_scorer(self.model, self.scorer)
+        self._policy = policy_from_fields(self)
+        self._scorer = model_or_scorer(self.model, self.scorer)
         return self
 
     @property
@@ -329,7 +316,7 @@ class CrossRankCrossEncoder(BaseModel, BaseCrossEncoder):
 
     @model_validator(mode="after")
     def _build(self) -> CrossRankCrossEncoder:
-        self._scorer = _model_or_scorer(self.model, self.scorer)
+        self._scorer = model_or_scorer(self.model, self.scorer)
         return self
 
     def score(self, text_pairs: list[tuple[str, str]]) -> list[float]:

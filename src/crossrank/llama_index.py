@@ -11,7 +11,6 @@ Requires the ``llama-index`` extra: ``pip install "crossrank[llama-index]"``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRan
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
+from crossrank.adapter_common import model_or_scorer, model_path_to_str, policy_from_fields
 from crossrank.fusion import Fusion
 from crossrank.inputs import check_query
 from crossrank.policy import (
@@ -138,19 +138,11 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
     _policy: RelevancePolicy = PrivateAttr()
 
     def __init__(self, scorer: CrossEncoderScorer | None = None, **data: Any) -> None:
-        if isinstance(data.get("model"), os.PathLike):
-            data["model"] = os.fspath(data["model"])
+        if "model" in data:
+            data["model"] = model_path_to_str(data["model"])
         super().__init__(**data)
-        if scorer is not None and self.model is not None:
-            raise ValueError("give either model= or scorer=, not both")
-        self._policy = RelevancePolicy(
-            top_n=self.top_n,
-            min_probability=self.min_probability,
-            min_relative=self.min_relative,
-            min_keep=self.min_keep,
-            fusion=self.fusion,
-        )
-        self._scorer = scorer if scorer is not None else CrossEncoderScorer(self.model)
+        self._policy = policy_from_fields(self)
+        self._scorer = model_or_scorer(self.model, scorer)
 
     @classmethod
     def class_name(cls) -> str:

@@ -23,11 +23,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from crossrank.env import CrossrankSettings
-from crossrank.policy import MODEL_THRESHOLD, RelevancePolicy, ThresholdChoice, parse_threshold
+from crossrank.policy import MODEL_THRESHOLD, RelevancePolicy, ThresholdChoice
 
 GeneratorKind = Literal["local", "api", "extractive"]
 FirstStage = Literal["dense", "hybrid"]
@@ -146,11 +146,6 @@ class RagSettings(CrossrankSettings):
         default=5, ge=1, description="Keyword-search results shown when nothing is relevant."
     )
     max_workers: int = Field(default=2, ge=1, description="Threads for concurrent asks (the async API).")
-
-    @field_validator("min_probability", mode="before")
-    @classmethod
-    def _threshold(cls, value: object) -> ThresholdChoice:
-        return parse_threshold(value, "min_probability (CROSSRANK_RAG_MIN_PROBABILITY)")
 
     @model_validator(mode="after")
     def _check(self) -> RagSettings:

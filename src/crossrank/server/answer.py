@@ -32,6 +32,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from crossrank.rag.pipeline import Source
 from crossrank.scores import Score
 from crossrank.server.errors import LimitExceeded
 from crossrank.server.metrics import request_info
@@ -56,19 +57,6 @@ class AnswerRequest(BaseModel):
             why = ": it has only whitespace or zero-width characters" if value else ""
             raise ValueError(f"question is empty{why}; send the question to answer")
         return value
-
-
-class AnswerSource(BaseModel):
-    number: int = Field(description="The [n] marker the answer cites.")
-    text: str
-    source: str
-    title: str
-    chunk_index: int
-    probability: float
-    logit: float
-    passed: bool
-    retrieval_rank: int
-    rerank_rank: int
 
 
 class KeywordMatch(BaseModel):
@@ -96,7 +84,8 @@ class AnswerResponse(BaseModel):
         description="user, model (the reranker's recommended threshold), fitted or none."
     )
     generator: str
-    sources: list[AnswerSource]
+    # The pipeline's own type: the schema cannot drift from what the pipeline returns.
+    sources: list[Source]
     fallback: list[KeywordMatch]
     trace: dict[str, Any] | None = None
 

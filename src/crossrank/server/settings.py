@@ -23,7 +23,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from crossrank.env import CrossrankSettings
-from crossrank.policy import MODEL_THRESHOLD, ThresholdChoice, parse_threshold
+from crossrank.policy import MODEL_THRESHOLD, ThresholdChoice
 
 
 class ServerSettings(CrossrankSettings):
@@ -133,11 +133,6 @@ class ServerSettings(CrossrankSettings):
         default=60.0, gt=0, description="An answer not produced by then gets 503."
     )
     readiness_timeout_s: float = Field(default=2.0, gt=0, description="How long /readyz waits for Qdrant.")
-
-    @field_validator("min_probability", mode="before")
-    @classmethod
-    def _threshold(cls, value: object) -> ThresholdChoice:
-        return parse_threshold(value, "min_probability (CROSSRANK_SERVER_MIN_PROBABILITY)")
 
     @field_validator("api_key", mode="before")
     @classmethod
