@@ -117,12 +117,15 @@ def evaluate(
         name, _, path = spec.partition("=")
         started = time.time()
         embedder = load_embedder(None if path == "minilm" else path)
-        run: dict[str, dict[str, float]] = {}
-        for q, candidates in first.items():
-            ids = list(candidates)
-            vectors = embedder.encode([queries[q], *(chunks[d] for d in ids)])
-            run[q] = {d: float(v) for d, v in zip(ids, vectors[1:] @ vectors[0])}
-        runs[name] = run
+        # Each text once: the candidate lists of different questions overlap.
+        ids = sorted({d for candidates in first.values() for d in candidates})
+        at = {d: i for i, d in enumerate(ids)}
+        passages = embedder.encode([chunks[d] for d in ids])
+        asked = embedder.encode([queries[q] for q in first])
+        runs[name] = {
+            q: {d: float(passages[at[d]] @ asked[i]) for d in candidates}
+            for i, (q, candidates) in enumerate(first.items())
+        }
         print(f"{name}: {time.time() - started:.0f} s", flush=True)
     for spec in model or []:
         name, _, path = spec.partition("=")

@@ -20,20 +20,23 @@ from rich.table import Table
 
 def _read_passages(file: Path) -> list[str]:
     """One passage per line (.txt) or one JSON object with a "text" field per line (.jsonl)."""
-    lines = file.read_text(encoding="utf-8").splitlines()
     if file.suffix != ".jsonl":
-        return [line for line in lines if line.strip()]
+        return [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from crossrank.data import (  # the one JSONL reader; stdlib only, so --help stays light
+        DatasetError,
+        iter_jsonl,
+    )
+
     passages: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise typer.BadParameter(f"{file}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+    try:
+        records = list(iter_jsonl(file))
+    except DatasetError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    for number, record in records:
+        text = record.get("text")
+        if not isinstance(text, str):
             raise typer.BadParameter(f'{file}:{number}: expected an object with a string "text" field')
-        passages.append(record["text"])
+        passages.append(text)
     return passages
 
 
