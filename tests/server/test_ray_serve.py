@@ -1,4 +1,4 @@
-"""Smoke test: the scorer deployed with Ray Serve in local mode answers like the scorer itself.
+"""The crossrank service under Ray Serve (local cluster, 2 CPUs): the same FastAPI app, over Ray's HTTP proxy.
 
 Skipped when ``ray[serve]`` is not installed (the `ray` extra, part of `all`).
 """
@@ -6,18 +6,22 @@ Skipped when ``ray[serve]`` is not installed (the `ray` extra, part of `all`).
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 pytest.importorskip("ray.serve")
 
+from server_helpers import free_port, wait_ready
 from tiny_model import QA
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def ray_handle(tiny_model_dir: str):
+def ray_url(tiny_model_dir: str):
     import ray
     from ray import serve
 
@@ -30,23 +34,44 @@ def ray_handle(tiny_model_dir: str):
         configure_logging=False,
         runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}},
     )
+    port = free_port()
     try:
-        handle = serve.run(
-            build_app({"model": tiny_model_dir, "backend": "torch", "device": "cpu", "max_batch_requests": 8}),
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        serve.run(
+            build_app(
+                {
+                    "model": tiny_model_dir,
+                    "backend": "torch",
+                    "device": "cpu",
+                    "max_batch_size": "8",
+                    "api_key": "k",
+                }
+            ),
             name="crossrank-test",
-            route_prefix=None,
+            route_prefix="/",
         )
-        yield handle
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, timeout_s=300)
+        yield url
     finally:
         serve.shutdown()
         ray.shutdown()
 
 
-def test_ray_serve_batches_and_matches_the_scorer(ray_handle, scorer) -> None:
+AUTH = {"Authorization": "Bearer k"}
+
+
+def test_ray_serves_the_same_endpoints_and_scores(ray_url: str, scorer) -> None:
     requests = [{"query": q, "documents": [neg, pos]} for q, pos, neg in QA[:6]]
-    responses = [ray_handle.rerank.remote(body) for body in requests]  # in flight together: batched by Ray
-    for body, response in zip(requests, responses):
-        result = response.result(timeout_s=120)
+    with ThreadPoolExecutor(6) as pool:  # in flight together: batched by the replica's batcher
+        replies = list(
+            pool.map(
+                lambda b: httpx.post(f"{ray_url}/v1/rerank", json=b, headers=AUTH, timeout=120), requests
+            )
+        )
+    for body, reply in zip(requests, replies):
+        assert reply.status_code == 200, reply.text
+        result = reply.json()
         expected = scorer.score(body["query"], body["documents"])
         assert [r["index"] for r in result["results"]] == [1, 0]
         for item in result["results"]:
@@ -54,15 +79,48 @@ def test_ray_serve_batches_and_matches_the_scorer(ray_handle, scorer) -> None:
         # The tiny test model recommends no threshold, so the default gate applies none and says so.
         assert result["verdict"] == "ungated" and result["threshold_source"] == "none"
     query, positive, negative = QA[0]
-    gated = ray_handle.rerank.remote({"query": query, "documents": [negative, positive], "min_probability": 0.5})
-    body = gated.result(timeout_s=120)
-    assert [r["index"] for r in body["results"]] == [1]
-    assert body["verdict"] == "relevant" and (body["threshold"], body["threshold_source"]) == (0.5, "user")
+    tei = httpx.post(
+        f"{ray_url}/rerank", json={"query": query, "texts": [negative, positive]}, headers=AUTH, timeout=120
+    )
+    assert tei.status_code == 200 and [r["index"] for r in tei.json()] == [1, 0]
+    metrics = text_string_to_metric_families(httpx.get(f"{ray_url}/metrics", timeout=30).text)
+    served = {
+        s.labels["endpoint"]: s.value
+        for family in metrics
+        for s in family.samples
+        if s.name == "crossrank_http_requests_total" and s.labels["status"] == "200"
+    }
+    assert served["/v1/rerank"] == 6 and served["/rerank"] == 1
 
 
-def test_the_old_batch_key_still_works_with_a_warning(tiny_model_dir: str) -> None:
-    from crossrank.server.ray_serve import build_app
+def test_ray_keeps_the_service_rules(ray_url: str) -> None:
+    query, positive, negative = QA[0]
+    unauthorised = httpx.post(
+        f"{ray_url}/v1/rerank", json={"query": query, "documents": [positive]}, timeout=60
+    )
+    assert unauthorised.status_code == 401
+    bad = httpx.post(
+        f"{ray_url}/v1/rerank", json={"query": query, "documents": [positive, 3]}, headers=AUTH, timeout=60
+    )
+    assert bad.status_code == 422 and "documents[1]" in bad.json()["message"]
+    gated = httpx.post(
+        f"{ray_url}/v1/rerank",
+        json={"query": query, "documents": [negative, positive], "min_probability": 0.5},
+        headers=AUTH,
+        timeout=120,
+    ).json()
+    assert [r["index"] for r in gated["results"]] == [1]
+    assert gated["verdict"] == "relevant" and (gated["threshold"], gated["threshold_source"]) == (0.5, "user")
 
-    with pytest.warns(DeprecationWarning, match="max_batch_requests"):
-        app = build_app({"model": tiny_model_dir, "max_batch_size": 4})
-    assert app is not None  # only bound, not deployed
+
+def test_build_app_reads_the_server_settings(tiny_model_dir: str) -> None:
+    from crossrank.server.ray_serve import settings_from_args
+
+    settings = settings_from_args({"model": tiny_model_dir, "max_batch_size": "4", "num_replicas": "2"})
+    assert (settings.model, settings.max_batch_size) == (tiny_model_dir, 4)
+    with pytest.warns(DeprecationWarning, match="max_wait_ms"):
+        assert settings_from_args({"batch_wait_timeout_s": "0.02"}).max_wait_ms == pytest.approx(20.0)
+    with pytest.warns(DeprecationWarning, match="max_batch_requests=16 is ignored"):
+        settings_from_args({"max_batch_requests": 16})
+    with pytest.raises(ValueError, match=r"unknown build_app key\(s\) \['max_batch'\]"):
+        settings_from_args({"max_batch": 4})

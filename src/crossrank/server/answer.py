@@ -1,8 +1,8 @@
-"""``POST /v1/answer``: the RAG flow (retrieve, rerank, gate, generate) over HTTP.
+"""The service behind ``POST /v1/answer`` (route in ``server/routes/answer.py``) and its request and response models.
 
-The work is ``crossrank.rag.pipeline.RagPipeline``; this module only builds it in the
+The work is ``crossrank.rag.pipeline.RagPipeline``; ``AnswerService`` only builds it in the
 background (so a Qdrant that is down at start-up does not stop the rerank
-endpoints), reports its health to ``/readyz``, and maps its failures to statuses.
+endpoints) and reports its health to ``/readyz``; the route maps its failures to statuses.
 The rerank step goes through the server's dynamic batcher, like ``/v1/rerank``: it
 shares batches with rerank requests and answers 429 / 413 / 503 by the same rules
 (queue full or overloaded, too much work, the request timeout).
@@ -26,16 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crossrank.rag.pipeline import Source
-from crossrank.scores import Score
-from crossrank.server.errors import LimitExceeded
-from crossrank.server.metrics import request_info
 from crossrank.server.schemas import is_blank
 
 log = logging.getLogger("crossrank.server")
@@ -166,71 +161,3 @@ class AnswerService:
                 "qdrant": f"no collection {store.collection!r} in {store.where}: run `crossrank ingest` first"
             }
         return {"qdrant": "ok"}
-
-
-def _unavailable(message: str) -> HTTPException:
-    return HTTPException(503, message, headers={"Retry-After": "5"})
-
-
-def install_answer_route(
-    app: FastAPI,
-    state: Any,
-    require_api_key: Callable[..., Any],
-    errors: dict[int | str, Any],
-    score: Callable[[Request, str, list[str]], Awaitable[list[Score]]],
-) -> None:
-    """Add ``POST /v1/answer`` to ``app`` (called by ``create_app`` when answering is on).
-
-    ``score`` is the server's batched scoring (``create_app``'s, with its limits and
-    statuses); the pipeline reranks through it instead of calling its model directly.
-    """
-    service: AnswerService = state.answer
-    settings = state.settings
-
-    @app.post(
-        "/v1/answer",
-        response_model=AnswerResponse,
-        responses=errors,
-        dependencies=[Depends(require_api_key)],
-        tags=["answer"],
-        summary="Answer a question from the collection: retrieve, rerank, gate, generate (with sources)",
-    )
-    async def answer(body: AnswerRequest, request: Request) -> dict[str, Any]:
-        info = request_info(request.scope)  # refusals are counted and logged by the metrics middleware
-        if len(body.question) > settings.max_query_chars:
-            raise LimitExceeded(
-                ("body", "question"),
-                f"question has {len(body.question)} characters; the limit is {settings.max_query_chars} "
-                "(CROSSRANK_SERVER_MAX_QUERY_CHARS)",
-            )
-        pipeline = service.pipeline
-        if pipeline is None:
-            info.reason = "not_ready"
-            if service.error:
-                raise _unavailable(f"the answer pipeline is not available: {service.error}")
-            raise _unavailable("the answer pipeline is still loading; retry when /readyz says ready")
-        from crossrank.rag.store import QdrantUnavailableError
-
-        try:
-            result = await asyncio.wait_for(
-                pipeline.aask(body.question, score=lambda query, texts: score(request, query, texts)),
-                settings.answer_timeout_s,
-            )
-        except asyncio.TimeoutError:
-            info.reason = "timeout"
-            raise _unavailable(
-                f"no answer within {settings.answer_timeout_s:g} s (CROSSRANK_SERVER_ANSWER_TIMEOUT_S); "
-                "the generator or Qdrant is too slow, retry later"
-            ) from None
-        except QdrantUnavailableError as exc:
-            raise _unavailable(f"the vector store is unreachable: {exc}") from None
-        except LookupError as exc:
-            raise _unavailable(f"nothing to answer from: {exc}") from None
-        except (ConnectionError, OSError) as exc:
-            raise _unavailable(f"the vector store is unreachable: {type(exc).__name__}: {exc}") from None
-        except Exception as exc:
-            if type(exc).__module__.startswith("qdrant_client"):
-                raise _unavailable(f"the vector store failed: {type(exc).__name__}: {exc}") from None
-            raise
-        state.metrics.verdicts.labels(endpoint="/v1/answer", verdict=result.verdict.value).inc()
-        return result.to_dict(include_trace=body.include_trace)

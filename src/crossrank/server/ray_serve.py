@@ -1,25 +1,22 @@
-"""The same scorer under Ray Serve, for teams that outgrow one machine.
+"""The crossrank service under Ray Serve, for teams that outgrow one machine.
 
-Ray Serve runs replicas of a deployment across a cluster, routes requests to them
-and batches calls with ``@serve.batch``; this deployment wraps one
-``CrossEncoderScorer`` per replica and batches concurrent requests into one
-``score_many`` call, just like the FastAPI service's ``DynamicBatcher``. It takes and
-returns the Cohere rerank shape (``query``, ``documents``, ``top_n``), answered by the
-same builder as the FastAPI service (``server/responses.py``): ``results`` with ``index``,
-``relevance_score`` and crossrank's ``logit`` / ``windows`` / ``rank`` / ``passed``, the
-verdict, the threshold and the dropped documents with their reasons.
+Each replica serves the same FastAPI app as ``crossrank serve`` (mounted with
+``serve.ingress``): every endpoint (``/v1/rerank``, ``/v2/rerank``, TEI ``/rerank``,
+``/healthz``, ``/readyz``, ``/metrics``, and ``/v1/answer`` when answering is on), the
+request limits, the API key, and the dynamic batcher with its queue limit, admission
+control and request timeout. Ray Serve adds replicas across a cluster and routes HTTP
+requests to them; a replica reports healthy only once its model is loaded.
 
 Needs ``pip install "ray[serve]"`` (not a crossrank dependency).
 
 Example:
     $ serve run crossrank.server.ray_serve:build_app model=/models/reranker num_replicas=2
-    $ curl -s localhost:8000/v1/rerank -d '{"query": "q", "documents": ["a", "b"]}'
+    $ curl -s localhost:8000/v1/rerank -H 'Content-Type: application/json' -d '{"query": "q", "documents": ["a", "b"]}'
 
     ```python
     from ray import serve
-    handle = serve.run(build_app({"model": "/models/reranker"}))
-    handle.rerank.remote({"query": "q", "documents": ["a"]}).result()["results"][0]["index"]
-    # -> 0
+    serve.run(build_app({"model": "/models/reranker", "max_batch_size": 64}), route_prefix="/")
+    # POST http://localhost:8000/v1/rerank as with crossrank serve
     ```
 """
 
@@ -28,107 +25,86 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from fastapi import FastAPI
 from ray import serve
-from starlette.requests import Request
 
-from crossrank.policy import MODEL_THRESHOLD, RelevancePolicy, parse_threshold
-from crossrank.scorer import CrossEncoderScorer
-from crossrank.scores import Score
-from crossrank.server.responses import cohere_rerank_body
+from crossrank.server.app import create_app
+from crossrank.server.settings import ServerSettings
+from crossrank.server.state import load_scorer
 
-
-def _texts(documents: Any) -> list[str]:
-    # ValueError throughout: the deployment answers it with 422, like the FastAPI service.
-    if not isinstance(documents, list):
-        raise ValueError("documents must be a list of strings or objects with a 'text' string")
-    texts = []
-    for position, doc in enumerate(documents):
-        text = doc if isinstance(doc, str) else doc.get("text") if isinstance(doc, dict) else None
-        if not isinstance(text, str):
-            raise ValueError(f"documents[{position}] must be a string or an object with a 'text' string")
-        texts.append(text)
-    return texts
+# Keys of build_app's arguments that are Ray's, not the service's.
+_RAY_KEYS = frozenset({"num_replicas", "num_cpus"})
 
 
-@serve.deployment(ray_actor_options={"num_cpus": 1})
-class RerankDeployment:
-    """One replica: one shared scorer, concurrent requests batched by Ray Serve.
+def replica_app(settings: ServerSettings) -> FastAPI:
+    """The app one replica serves: the model loaded first, so Ray routes to the replica only when it can score."""
+    return create_app(settings, scorer=load_scorer(settings))
 
-    Args:
-        model: Reranker directory or hub id (``None``: the shipped default).
-        backend: ``"auto"`` (onnx int8 on a CPU, torch on a GPU), ``"onnx"`` or ``"torch"``.
-        device: ``"auto"``, ``"cpu"``, ...
-        max_batch_requests: Most *requests* merged into one ``score_many`` call (the FastAPI
-            service's ``max_batch_size`` counts documents, the scorer's ``batch_size`` windows).
-        batch_wait_timeout_s: How long the first request of a batch waits for others.
+
+def settings_from_args(args: dict[str, Any]) -> ServerSettings:
+    """``ServerSettings`` from ``serve run`` arguments (values arrive as strings), the environment filling the rest.
+
+    Example:
+        ```python
+        settings_from_args({"model": "/models/reranker", "max_batch_size": "64"}).max_batch_size
+        # -> 64
+        ```
     """
-
-    def __init__(
-        self,
-        model: str | None = None,
-        device: str = "auto",
-        max_batch_requests: int = 16,
-        backend: str = "auto",
-        batch_wait_timeout_s: float = 0.005,
-    ) -> None:
-        self.scorer = CrossEncoderScorer(model, backend=backend, device=device)
-        # @serve.batch adds these setters at run time (mypy cannot see them).
-        self.score_groups.set_max_batch_size(max_batch_requests)  # type: ignore[attr-defined]
-        self.score_groups.set_batch_wait_timeout_s(batch_wait_timeout_s)  # type: ignore[attr-defined]
-
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
-    async def score_groups(self, groups: list[tuple[str, list[str]]]) -> list[list[Score]]:
-        # Ray hands over the requests that arrived together; one model pass scores them all.
-        return await self.scorer.ascore_many(groups)
-
-    async def rerank(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Rerank one Cohere-shaped request body (also callable through a DeploymentHandle)."""
-        query = body.get("query")
-        if not isinstance(query, str) or not query.strip():
-            raise ValueError("query must be a non-empty string")
-        texts = _texts(body.get("documents"))
-        scores = await self.score_groups((query, texts))
-        asked = body.get("min_probability", MODEL_THRESHOLD)
-        threshold = parse_threshold(MODEL_THRESHOLD if asked is None else asked, "min_probability")
-        result = RelevancePolicy(top_n=body.get("top_n"), min_probability=threshold).apply(
-            query, texts, scores, recommended=self.scorer.recommended_gate
+    given = {k: v for k, v in args.items() if k not in _RAY_KEYS}
+    # The keys of the deployment crossrank had before Ray Serve mounted the service itself.
+    if "batch_wait_timeout_s" in given:
+        warnings.warn(
+            "build_app's batch_wait_timeout_s is deprecated: each replica batches with the server's "
+            "batcher; use max_wait_ms (milliseconds)",
+            DeprecationWarning,
+            stacklevel=3,
         )
-        return cohere_rerank_body(result, model=self.scorer.model_name)
-
-    async def __call__(self, request: Request) -> Any:
-        from starlette.responses import JSONResponse
-
-        try:
-            return await self.rerank(await request.json())
-        except ValueError as exc:
-            return JSONResponse({"message": str(exc)}, status_code=422)
+        seconds = given.pop("batch_wait_timeout_s")
+        given.setdefault("max_wait_ms", float(seconds) * 1000)
+    if "max_batch_requests" in given:
+        warnings.warn(
+            f"build_app's max_batch_requests={given.pop('max_batch_requests')} is ignored: each replica batches "
+            "with the server's batcher, bounded by max_batch_size (documents) and max_batch_tokens",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    unknown = sorted(set(given) - set(ServerSettings.model_fields))
+    if unknown:
+        raise ValueError(
+            f"unknown build_app key(s) {unknown}: use the server's settings "
+            f"({', '.join(sorted(ServerSettings.model_fields))}) or {sorted(_RAY_KEYS)}"
+        )
+    return ServerSettings(**given)
 
 
 def build_app(args: dict[str, Any]) -> Any:
     """The application for ``serve run crossrank.server.ray_serve:build_app key=value ...``.
 
-    Keys: ``model``, ``backend`` (default ``auto``), ``device``, ``num_replicas`` (default 1),
-    ``max_batch_requests`` (requests per model call, default 16; the old key ``max_batch_size``
-    still works for one release, with a warning), ``batch_wait_timeout_s``, ``num_cpus`` (per
-    replica, default 1).
+    Keys: any ``ServerSettings`` field (``model``, ``backend``, ``device``, ``max_batch_size``,
+    ``max_wait_ms``, ``api_key``, ``answer_enabled``, ...; the ``CROSSRANK_SERVER_*``
+    environment fills what is not given), and Ray's ``num_replicas`` (default 1) and
+    ``num_cpus`` (per replica, default 1).
+
+    Example:
+        ```python
+        from ray import serve
+        serve.run(build_app({"model": "/models/reranker", "num_replicas": 2}), route_prefix="/")
+        ```
     """
-    requests = args.get("max_batch_requests")
-    if requests is None and "max_batch_size" in args:
-        warnings.warn(
-            "build_app's max_batch_size is deprecated (it counts requests, unlike the server's "
-            "max_batch_size, which counts documents): use max_batch_requests",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        requests = args["max_batch_size"]
-    options = {
-        "num_replicas": int(args.get("num_replicas", 1)),
-        "ray_actor_options": {"num_cpus": float(args.get("num_cpus", 1))},
-    }
-    return RerankDeployment.options(**options).bind(  # type: ignore[attr-defined]
-        model=args.get("model"),
-        device=args.get("device", "auto"),
-        backend=args.get("backend", "auto"),
-        max_batch_requests=int(requests if requests is not None else 16),
-        batch_wait_timeout_s=float(args.get("batch_wait_timeout_s", 0.005)),
-    )
+    settings = settings_from_args(args)
+
+    # Ray takes a plain function (not a partial) as a builder, and runs it on each replica
+    # (pickling the settings along with it), so the model loads there.
+    def build_replica_app() -> FastAPI:
+        return replica_app(settings)
+
+    @serve.ingress(build_replica_app)
+    class CrossrankService:
+        """One replica of the crossrank service."""
+
+    deployment = serve.deployment(
+        name="crossrank",
+        num_replicas=int(args.get("num_replicas", 1)),
+        ray_actor_options={"num_cpus": float(args.get("num_cpus", 1))},
+    )(CrossrankService)
+    return deployment.bind()

@@ -254,6 +254,30 @@ class ErrorBody(BaseModel):
     )
 
 
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not valid JSON."},
+    401: {"model": ErrorBody, "description": "The server has an API key and the request did not send it."},
+    413: {
+        "model": ErrorBody,
+        "description": "The body is larger than CROSSRANK_SERVER_MAX_BODY_BYTES, or the request needs more "
+        "model time than CROSSRANK_SERVER_REQUEST_TIMEOUT_S allows.",
+    },
+    415: {"model": ErrorBody, "description": "The body is not sent as application/json."},
+    422: {
+        "model": ErrorBody,
+        "description": "A field is missing, has the wrong type, breaks a limit, or holds a non-finite "
+        "number or invalid Unicode.",
+    },
+    429: {
+        "model": ErrorBody,
+        "description": "The batch queue is full, or the work queued ahead would not be done before the "
+        "request timeout; retry after the Retry-After seconds.",
+    },
+    503: {"model": ErrorBody, "description": "Timed out, model still loading, or shutting down."},
+}
+"""The error answers every scoring route may give, as documented in the OpenAPI schema."""
+
+
 class Health(BaseModel):
     status: str
 
