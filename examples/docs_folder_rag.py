@@ -69,7 +69,7 @@ def main() -> None:
                 print(f"   {answer.message}")
             for source in answer.sources:
                 print(
-                    f"   [{source.number}] {source.probability:.2f} {Path(source.source).name}#{source.chunk_index} "
+                    f"   [{source.number}] {source.relevance_score:.2f} {Path(source.source).name}#{source.chunk_index} "
                     f"{' '.join(source.text.split())[:80]}"
                 )
             for hit in answer.fallback:

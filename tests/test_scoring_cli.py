@@ -53,4 +53,4 @@ def test_json_is_a_plain_flag(tiny_model_dir: str) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     kept = json.loads(result.stdout)["kept"]  # no thresholds given: every passage, best first
-    assert kept[0]["rank"] == 1 and "bamboo" in kept[0]["text"]
+    assert kept[0]["rerank_rank"] == 1 and "bamboo" in kept[0]["text"]

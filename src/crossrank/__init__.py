@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from crossrank.calibration import Calibration
     from crossrank.fusion import Fusion
     from crossrank.models import DEFAULT_MODEL, ModelNotAvailableError, resolve_model
-    from crossrank.policy import DropReason, Gate, RankedDocument, RelevancePolicy, RerankResult, Verdict
+    from crossrank.policy import RelevancePolicy
+    from crossrank.results import DropReason, Gate, RankedDocument, RerankResult, Verdict
     from crossrank.scorer import CrossEncoderScorer
     from crossrank.scores import Score
 
@@ -44,12 +45,12 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_MODEL": "crossrank.models",
     "ModelNotAvailableError": "crossrank.models",
     "resolve_model": "crossrank.models",
-    "DropReason": "crossrank.policy",
-    "Gate": "crossrank.policy",
-    "RankedDocument": "crossrank.policy",
+    "DropReason": "crossrank.results",
+    "Gate": "crossrank.results",
+    "RankedDocument": "crossrank.results",
     "RelevancePolicy": "crossrank.policy",
-    "RerankResult": "crossrank.policy",
-    "Verdict": "crossrank.policy",
+    "RerankResult": "crossrank.results",
+    "Verdict": "crossrank.results",
     "CrossEncoderScorer": "crossrank.scorer",
     "Score": "crossrank.scores",
 }

@@ -34,14 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from crossrank.adapter_common import model_or_scorer, model_path_to_str, policy_from_fields
 from crossrank.fusion import Fusion
 from crossrank.inputs import check_query, check_texts
-from crossrank.policy import (
-    MODEL_THRESHOLD,
-    RankedDocument,
-    RelevancePolicy,
-    RerankResult,
-    ThresholdChoice,
-    Verdict,
-)
+from crossrank.policy import MODEL_THRESHOLD, RelevancePolicy, ThresholdChoice
+from crossrank.results import RankedDocument, RerankResult, Verdict
 from crossrank.scorer import CrossEncoderScorer
 
 # Metadata keys other retrievers use for their own score, moved to ``retrieval_score``.

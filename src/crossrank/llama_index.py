@@ -26,16 +26,8 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 from crossrank.adapter_common import model_or_scorer, model_path_to_str, policy_from_fields
 from crossrank.fusion import Fusion
 from crossrank.inputs import check_query
-from crossrank.policy import (
-    MODEL_THRESHOLD,
-    RERANK_FIELDS,
-    RETRIEVAL_FIELDS,
-    RankedDocument,
-    RelevancePolicy,
-    RerankResult,
-    ThresholdChoice,
-    Verdict,
-)
+from crossrank.policy import MODEL_THRESHOLD, RelevancePolicy, ThresholdChoice
+from crossrank.results import RERANK_FIELDS, RETRIEVAL_FIELDS, RankedDocument, RerankResult, Verdict
 from crossrank.scorer import CrossEncoderScorer
 
 dispatcher = get_dispatcher(__name__)

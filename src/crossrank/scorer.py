@@ -23,7 +23,8 @@ from crossrank.cache import CacheInfo, LRUCache, text_key
 from crossrank.calibration import Calibration, logit_of, sigmoid
 from crossrank.inputs import check_query, check_texts
 from crossrank.models import resolve_model
-from crossrank.policy import Gate, RelevancePolicy, RerankResult
+from crossrank.policy import RelevancePolicy
+from crossrank.results import Gate, RerankResult
 from crossrank.scores import Score
 from crossrank.windows import AGGREGATIONS, Aggregation, aggregate_windows, encode_windows
 

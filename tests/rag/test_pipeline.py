@@ -27,7 +27,7 @@ def test_relevant_answers_with_numbered_sources_and_a_trace(
     assert "Forgot Password" in answer.sources[0].text
     assert answer.sources[0].source.endswith("account.md") and answer.sources[0].title == "Account help"
     assert [s.number for s in answer.sources] == list(range(1, len(answer.sources) + 1))
-    assert all(s.passed and s.probability >= 0.5 for s in answer.sources)
+    assert all(s.passed_threshold and s.relevance_score >= 0.5 for s in answer.sources)
     assert answer.text is not None and answer.text.startswith("[1] ")  # extractive answer cites its source
     assert answer.fallback == []
 
@@ -42,7 +42,7 @@ def test_relevant_answers_with_numbered_sources_and_a_trace(
 
     data = json.loads(json.dumps(answer.to_dict()))
     assert data["verdict"] == "relevant" and data["sources"][0]["number"] == 1
-    assert isinstance(data["trace"]["candidates"][0]["probability"], float)
+    assert isinstance(data["trace"]["candidates"][0]["relevance_score"], float)
 
 
 def test_weak_answers_with_a_visible_warning(rag_settings: RagSettings, docs_folder: Path) -> None:
@@ -53,9 +53,9 @@ def test_weak_answers_with_a_visible_warning(rag_settings: RagSettings, docs_fol
     assert answer.verdict is Verdict.WEAK
     assert answer.answered and answer.text
     assert answer.warning is not None and "0.99" in answer.warning
-    assert answer.sources and all(not s.passed for s in answer.sources)
+    assert answer.sources and all(not s.passed_threshold for s in answer.sources)
     assert "Forgot Password" in answer.sources[0].text
-    assert all(s.probability >= 0.5 for s in answer.sources)  # only the band, not every candidate
+    assert all(s.relevance_score >= 0.5 for s in answer.sources)  # only the band, not every candidate
 
 
 def test_an_ungated_pipeline_answers_with_a_warning_and_never_says_relevant(

@@ -27,8 +27,8 @@ def test_cohere_shape_matches_the_scorer(client: httpx.Client, scorer) -> None:
     for result in body["results"]:
         want = expected[result["index"]]
         assert math.isclose(result["relevance_score"], want.probability, abs_tol=1e-4)
-        assert math.isclose(result["logit"], want.logit, abs_tol=1e-3)
-        assert result["windows"] == 1
+        assert math.isclose(result["relevance_logit"], want.logit, abs_tol=1e-3) and result["logit"] == result["relevance_logit"]
+        assert result["rerank_windows"] == 1
     assert body["results"][0]["document"] == {"text": ON_TOPIC, "id": "kb-7"}
     assert body["results"][1]["document"]["text"] in {OFF_TOPIC, "Bananas are yellow."}
     # The tiny test model has no calibration, so no recommended threshold: the default gate
@@ -66,7 +66,7 @@ def test_gate_drops_with_reasons_and_verdicts(client: httpx.Client, scorer) -> N
     weak = client.post(
         "/v1/rerank", json={"query": QUERY, "documents": [OFF_TOPIC], "min_probability": 0.9, "min_keep": 1}
     ).json()
-    assert weak["verdict"] == "weak" and weak["results"][0]["passed"] is False
+    assert weak["verdict"] == "weak" and weak["results"][0]["passed_threshold"] is False
     off = client.post(
         "/v1/rerank", json={"query": QUERY, "documents": [OFF_TOPIC], "min_probability": "none"}
     ).json()

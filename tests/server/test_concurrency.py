@@ -47,7 +47,7 @@ async def test_concurrent_clients_get_the_scorers_answers(server: RunningServer,
                     response = await http.post("/v1/rerank", json={"query": query, "documents": texts})
                     assert response.status_code == 200, response.text
                     answers.append(
-                        [(r["index"], r["logit"], r["relevance_score"]) for r in response.json()["results"]]
+                        [(r["index"], r["relevance_logit"], r["relevance_score"]) for r in response.json()["results"]]
                     )
         return answers
 

@@ -14,7 +14,7 @@ def test_cohere_body_keeps_the_policys_order_and_names_every_dropped_document() 
     body = cohere_rerank_body(result, model="m", request_id="r1", documents=[{"text": t} for t in TEXTS])
     assert body["id"] == "r1" and body["meta"]["model"] == "m"
     assert [r["index"] for r in body["results"]] == [1, 0]
-    assert body["results"][0]["document"] == {"text": "b"} and body["results"][0]["passed"] is True
+    assert body["results"][0]["document"] == {"text": "b"} and body["results"][0]["passed_threshold"] is True
     assert {d["index"]: d["drop_reason"] for d in body["dropped"]} == {2: "beyond_top_n", 3: "below_min_probability"}
     assert body["verdict"] == "relevant" and body["threshold"] == 0.5 and body["threshold_source"] == "user"
     assert "id" not in cohere_rerank_body(result, model="m")  # Ray Serve has no request id

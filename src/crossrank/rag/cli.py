@@ -137,7 +137,7 @@ def _print_answer(answer: Any, explain: bool) -> None:
         for src in answer.sources:
             table.add_row(
                 f"[{src.number}]",
-                f"{src.probability:.2f}",
+                f"{src.relevance_score:.2f}",
                 _where(src.source, src.chunk_index),
                 _short(src.text, max(30, console.width - 40)),
             )
@@ -168,7 +168,7 @@ def _print_answer(answer: Any, explain: bool) -> None:
         table = _table(None, [*columns, "passage"] if wide else columns)
         for c in trace.candidates:
             moved = f"↑{c.moved}" if c.moved > 0 else (f"↓{-c.moved}" if c.moved < 0 else "=")
-            outcome = ("kept" if c.passed else "kept (weak)") if c.kept else str(c.drop_reason)
+            outcome = ("kept" if c.passed_threshold else "kept (weak)") if c.kept else str(c.drop_reason)
             if not wide:
                 outcome = _SHORT_REASONS.get(outcome, outcome)
             row = [
@@ -176,8 +176,8 @@ def _print_answer(answer: Any, explain: bool) -> None:
                 str(c.retrieval_rank),
                 moved,
                 f"{c.retrieval_score:.3f}",
-                f"{c.probability:.3f}",
-                f"{c.logit:.2f}",
+                f"{c.relevance_score:.3f}",
+                f"{c.relevance_logit:.2f}",
                 outcome,
                 _where(c.source, c.chunk_index),
             ]

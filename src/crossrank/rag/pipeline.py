@@ -41,12 +41,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crossrank.inputs import check_query
-from crossrank.policy import RankedDocument, RerankResult, Verdict
 from crossrank.rag.generate import GenerationError, Generator, Passage, make_generator
 from crossrank.rag.keywords import KeywordHit
 from crossrank.rag.retrieve import Candidate, KeywordFallback, Retriever
 from crossrank.rag.settings import RagSettings
 from crossrank.rag.store import ChunkStore, open_store
+from crossrank.results import RankedDocument, RerankResult, Verdict
 from crossrank.scorer import CrossEncoderScorer
 from crossrank.scores import Score
 
@@ -64,11 +64,13 @@ class Source:
         source: The file it came from.
         title: The document title.
         chunk_index: Its position in the file.
-        probability: Reranker relevance probability (a plain float).
-        logit: Reranker logit.
-        passed: Whether it cleared the threshold (``False``: kept as a weak passage).
+        relevance_score: Reranker relevance probability (a plain float).
+        relevance_logit: Reranker logit.
+        passed_threshold: Whether it cleared the threshold (``False``: kept as a weak passage).
         retrieval_rank: First-stage rank.
         rerank_rank: Rank after reranking.
+
+    The score fields use crossrank's vocabulary (``crossrank.results.FIELDS``).
     """
 
     number: int
@@ -76,9 +78,9 @@ class Source:
     source: str
     title: str
     chunk_index: int
-    probability: float
-    logit: float
-    passed: bool
+    relevance_score: float
+    relevance_logit: float
+    passed_threshold: bool
     retrieval_rank: int
     rerank_rank: int
 
@@ -95,16 +97,18 @@ class CandidateTrace:
         moved: ``retrieval_rank - rerank_rank``: positive moved up, negative moved down.
         kept: Whether it went on to the generator.
         drop_reason: Why not (``below_min_probability``, ``below_min_relative``, ``beyond_top_n``).
+
+    The other fields are named as in ``crossrank.results.FIELDS``.
     """
 
     retrieval_rank: int
     retrieval_score: float
     rerank_rank: int
-    probability: float
-    logit: float
+    relevance_score: float
+    relevance_logit: float
     moved: int
     kept: bool
-    passed: bool
+    passed_threshold: bool
     drop_reason: str | None
     source: str
     title: str
@@ -224,11 +228,11 @@ def _trace(
                 retrieval_rank=cand.rank,
                 retrieval_score=cand.score,
                 rerank_rank=doc.rank,
-                probability=doc.probability,
-                logit=doc.logit,
+                relevance_score=doc.probability,
+                relevance_logit=doc.logit,
                 moved=cand.rank - doc.rank,
                 kept=doc.index in kept_ids,
-                passed=doc.passed,
+                passed_threshold=doc.passed,
                 drop_reason=None if doc.drop_reason is None else doc.drop_reason.value,
                 source=cand.source,
                 title=cand.title,
@@ -258,9 +262,9 @@ def _source(number: int, doc: RankedDocument, cand: Candidate) -> Source:
         source=cand.source,
         title=cand.title,
         chunk_index=cand.chunk_index,
-        probability=doc.probability,
-        logit=doc.logit,
-        passed=doc.passed,
+        relevance_score=doc.probability,
+        relevance_logit=doc.logit,
+        passed_threshold=doc.passed,
         retrieval_rank=cand.rank,
         rerank_rank=doc.rank,
     )

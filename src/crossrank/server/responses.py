@@ -21,18 +21,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from crossrank.policy import RankedDocument, RerankResult, rank_order
+from crossrank.policy import rank_order
+from crossrank.results import RankedDocument, RerankResult
 from crossrank.scores import Score
 
+DEPRECATED_ALIASES: dict[str, str] = {
+    "logit": "relevance_logit",
+    "windows": "rerank_windows",
+    "rank": "rerank_rank",
+    "passed": "passed_threshold",
+}
+"""Old name -> vocabulary name: the rerank bodies' fields before they took ``results.FIELDS``, sent for one more release."""
 
-def _cohere_item(doc: RankedDocument) -> dict[str, Any]:
-    return {
-        "index": doc.index,
-        "relevance_score": doc.probability,
-        "logit": doc.logit,
-        "windows": doc.windows,
-        "rank": doc.rank,
-    }
+
+def _ranked_item(doc: RankedDocument) -> dict[str, Any]:
+    item = doc.to_dict()
+    del item["text"]  # Cohere echoes the document only on request, as ``document``
+    if item["drop_reason"] is None:
+        del item["drop_reason"]
+    item.update({old: item[new] for old, new in DEPRECATED_ALIASES.items()})
+    return item
 
 
 def cohere_rerank_body(
@@ -53,7 +61,7 @@ def cohere_rerank_body(
     """
     results = []
     for doc in result.kept:
-        item = {**_cohere_item(doc), "passed": doc.passed}
+        item = _ranked_item(doc)
         if documents is not None:
             item["document"] = documents[doc.index]
         results.append(item)
@@ -65,10 +73,7 @@ def cohere_rerank_body(
             "verdict": result.verdict.value,
             "threshold": result.gate.threshold,
             "threshold_source": result.gate.source,
-            "dropped": [
-                {**_cohere_item(d), "drop_reason": d.drop_reason.value if d.drop_reason else ""}
-                for d in result.dropped
-            ],
+            "dropped": [_ranked_item(d) for d in result.dropped],
         }
     )
     return body

@@ -2,8 +2,8 @@
 
 ``/v1/rerank`` speaks the Cohere rerank shape, ``/rerank`` the
 text-embeddings-inference (TEI) shape, so existing clients of either work unchanged;
-crossrank's additions (logit, windows, verdict, threshold, dropped documents) are
-extra fields those clients ignore.
+crossrank's additions (the fields of ``crossrank.results.FIELDS``, the verdict, the threshold,
+the dropped documents) are extra fields those clients ignore.
 
 Example:
     ```python
@@ -18,6 +18,8 @@ import unicodedata
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from crossrank.results import FIELDS
 
 # Characters that show nothing: separators (Z*), controls (Cc) and format characters (Cf:
 # zero-width space, zero-width joiner, word joiner, BOM, ...). ``str.strip`` misses Cf.
@@ -115,7 +117,7 @@ class CohereRerankRequest(BaseModel):
     min_keep: int | None = Field(
         default=None,
         ge=0,
-        description="crossrank: always keep this many best documents (flagged passed=false).",
+        description="crossrank: always keep this many best documents (flagged passed_threshold=false).",
     )
 
     _check_query = field_validator("query")(_query_not_blank)
@@ -155,31 +157,48 @@ class CohereResultDocument(BaseModel):
     text: str
 
 
-class CohereRerankResult(BaseModel):
+def _field(name: str, **kwargs: Any) -> Any:
+    # Every crossrank field is described once, in crossrank.results.FIELDS.
+    return Field(description=FIELDS[name], **kwargs)
+
+
+def _deprecated(name: str, **kwargs: Any) -> Any:
+    return Field(
+        deprecated=True,
+        description=f"Deprecated: the same value as {name}; sent for one more release.",
+        **kwargs,
+    )
+
+
+class RankedResult(BaseModel):
+    """One document of a rerank answer, in crossrank's field vocabulary (``crossrank.results.FIELDS``)."""
+
+    index: int = _field("index")
+    relevance_score: float = _field("relevance_score")
+    relevance_logit: float = _field("relevance_logit")
+    rerank_rank: int = _field("rerank_rank")
+    rerank_windows: int = _field("rerank_windows")
+    passed_threshold: bool = _field("passed_threshold")
+    fused_score: float | None = _field("fused_score", default=None)
+    # The names these bodies used before they took the vocabulary; see responses.DEPRECATED_ALIASES.
+    logit: float = _deprecated("relevance_logit")
+    windows: int = _deprecated("rerank_windows")
+    rank: int = _deprecated("rerank_rank")
+    passed: bool = _deprecated("passed_threshold")
+
+
+class CohereRerankResult(RankedResult):
     """One kept document, best first."""
 
-    index: int = Field(description="Position of the document in the request.")
-    relevance_score: float = Field(description="Relevance probability in [0, 1] (calibrated when available).")
     document: CohereResultDocument | None = Field(
         default=None, description="The document, if return_documents was true."
     )
-    logit: float = Field(description="crossrank: the raw relevance logit.")
-    windows: int = Field(
-        description="crossrank: token windows the document was scored in (1: it fitted whole)."
-    )
-    rank: int = Field(description="crossrank: 1-based rank among all documents.")
-    passed: bool = Field(description="crossrank: false if kept only through min_keep (below threshold).")
 
 
-class DroppedResult(BaseModel):
+class DroppedResult(RankedResult):
     """A document the relevance gate dropped, with the reason (nothing is dropped silently)."""
 
-    index: int
-    relevance_score: float
-    logit: float
-    windows: int
-    rank: int
-    drop_reason: str = Field(description="below_min_probability, below_min_relative or beyond_top_n.")
+    drop_reason: str = _field("drop_reason")
 
 
 class ApiVersion(BaseModel):

@@ -18,7 +18,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from crossrank.policy import RelevancePolicy, RerankResult, parse_threshold
+from crossrank.policy import RelevancePolicy, parse_threshold
+from crossrank.results import RerankResult
 from crossrank.server.bodies import StrictJsonRoute
 from crossrank.server.errors import LimitExceeded
 from crossrank.server.metrics import request_info
