@@ -46,7 +46,9 @@ def test_uncached_hub_id_without_offline_flag_fails_fast_instead_of_retrying():
     )
     started = time.monotonic()
     try:
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("loading an unreachable hub model hung instead of raising")
     if "ERROR:" not in out.stdout:
@@ -71,3 +73,16 @@ def test_the_default_keeps_its_name_when_its_folder_was_loaded_first(shipped_mod
     default = CrossEncoderScorer()
     assert default.backend is by_path.backend  # one load
     assert default.model_name == "crossrank-default" and by_path.model_name != "crossrank-default"
+
+
+def test_shipped_default_model_loads_and_ranks(shipped_model_dir: str) -> None:
+    # The default is a late-interaction model: crossrank's own loader reads it (no trust_remote_code).
+    scorer = CrossEncoderScorer(shipped_model_dir, backend="torch", device="cpu")
+    scores = scorer.score(
+        "what do pandas eat",
+        [
+            "Giant pandas eat almost nothing but bamboo shoots and leaves.",
+            "The stock market fell sharply on Monday.",
+        ],
+    )
+    assert scores[0].probability > scores[1].probability

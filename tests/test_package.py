@@ -21,13 +21,3 @@ def test_package_is_typed():
     import crossrank
 
     assert (Path(crossrank.__file__).parent / "py.typed").is_file()
-
-
-def test_cli_help_lists_commands():
-    from typer.testing import CliRunner
-
-    from crossrank.cli import app
-
-    result = CliRunner().invoke(app, ["--help"])
-    assert result.exit_code == 0
-    assert "Usage" in result.output

@@ -1,4 +1,4 @@
-"""The cost curve behind ``crossrank bench``: a tiny grid on the real tiny model, table rows and a real PNG."""
+"""``crossrank bench``'s machinery (crossrank.evaluation.speed): the cost curve on a tiny grid with its table and a real PNG, and the headline that never times a baseline it cannot load."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import crossrank
 from crossrank.evaluation.cli import SAMPLE_DATA
-from crossrank.evaluation.speed import curve, curve_markdown, cut_passages, plot_curve
+from crossrank.evaluation.speed import compare, curve, curve_markdown, cut_passages, markdown, plot_curve
 
 
 def test_cut_passages_have_the_exact_token_count(tiny_model_dir: str) -> None:
@@ -38,7 +39,9 @@ def test_curve_on_a_tiny_grid_gives_every_row_and_a_png(tiny_model_dir: str, tmp
 
 
 @pytest.mark.slow
-def test_bench_quick_with_curve_writes_the_plot_and_says_what_it_left_out(tiny_model_dir: str, tmp_path: Path) -> None:
+def test_bench_quick_with_curve_writes_the_plot_and_says_what_it_left_out(
+    tiny_model_dir: str, tmp_path: Path
+) -> None:
     from typer.testing import CliRunner
 
     from crossrank.cli import app
@@ -51,6 +54,21 @@ def test_bench_quick_with_curve_writes_the_plot_and_says_what_it_left_out(tiny_m
     assert result.exit_code == 0, result.output
     report = json.loads(out.with_suffix(".curve.json").read_text())
     ran = [r["engine"] for r in report["results"]]
-    assert ran[:3] == ["default", "torch", "predict"]  # a standard cross-encoder: predict runs on the model itself
+    assert ran[:3] == [
+        "default",
+        "torch",
+        "predict",
+    ]  # a standard cross-encoder: predict runs on the model itself
     assert set(ran) | set(report["skipped"]) == {"default", "torch", "predict", "flashrank"}
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_late_interaction_default_skips_the_predict_baseline_and_says_why(shipped_model_dir: str) -> None:
+    sample = Path(crossrank.__file__).parent / "sample_data"
+    report = compare(
+        shipped_model_dir, sample, queries=1, candidates=2, engines=("baseline", "crossrank"), isolated=False
+    )
+    assert [r["engine"] for r in report["results"]] == ["crossrank"]
+    assert "speedup" not in report
+    assert "cannot load crossrank's late-interaction model format" in report["baseline_skipped"]
+    assert report["baseline_skipped"] in markdown(report)

@@ -1,8 +1,4 @@
-"""Fast end-to-end tests of the fine-tuning pipeline on tiny data written inside each test.
-
-The base model is a 2-layer, 32-wide BERT built here from all-MiniLM-L6-v2's tokenizer
-(random weights), so a few real optimiser steps take seconds on a CPU.
-"""
+"""Fine-tuning (crossrank.training.trainer) end to end on tiny data written here: train, load and score, resume from a checkpoint, a listwise mean-head run from a pairs file. The base model is a 2-layer, 32-wide BERT built from all-MiniLM-L6-v2's tokenizer (random weights), so a few real optimiser steps take seconds on a CPU."""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from crossrank.data import BeirDataset
-from crossrank.training import mine_bm25_negatives
 from crossrank.training.trainer import train_cross_encoder
 
 TOPICS = [
@@ -23,6 +17,8 @@ TOPICS = [
     ("q5", "who wrote romeo and juliet", "Romeo and Juliet is a tragedy by William Shakespeare."),
     ("q6", "why is the sky blue", "Air scatters blue sunlight more than red, so the sky looks blue."),
 ]
+
+
 FILLER = [
     "Honey bees live in colonies with one queen.",
     "France borders Spain, Italy and Germany.",
@@ -135,51 +131,3 @@ def test_mean_head_listwise_training_from_pairs_file_through_the_cli(tmp_path: P
         len(CrossEncoder(str(out), device="cpu").predict([("who wrote romeo and juliet", "Shakespeare")]))
         == 1
     )
-
-
-def test_cli_reports_bad_data_without_a_traceback(tmp_path: Path) -> None:
-    import typer
-    from typer.testing import CliRunner
-
-    from crossrank.training.cli import register
-
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"query": "q", "passage": "p", "label": 1}\nnot json\n')
-    app = typer.Typer()
-    register(app)
-
-    @app.callback()
-    def _root() -> None:
-        pass
-
-    result = CliRunner().invoke(app, ["train", str(bad), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 2
-    assert "bad.jsonl:2: not valid JSON" in result.output
-
-
-def test_mining_never_returns_judged_passages() -> None:
-    corpus = {f"p{i}": f"solar panel energy report number {i}" for i in range(20)}
-    data = BeirDataset.from_texts(corpus, {"q": "solar panel energy"}, {"q": {"p1": 1, "p2": 2, "p3": 0}})
-    negatives = mine_bm25_negatives(data, num_negatives=10, depth=20)["q"]
-    assert len(negatives) == 10
-    assert not {"p1", "p2", "p3"} & set(negatives)
-
-
-def test_mining_bounds_are_validated() -> None:
-    with pytest.raises(ValueError, match="depth"):
-        mine_bm25_negatives(BeirDataset.from_texts({}, {}, {}), num_negatives=1, depth=0)
-
-
-def test_shipped_default_model_loads_and_ranks(shipped_model_dir: str) -> None:
-    # The default is a late-interaction model: crossrank's own loader reads it (no trust_remote_code).
-    from crossrank import CrossEncoderScorer
-
-    scorer = CrossEncoderScorer(shipped_model_dir, backend="torch", device="cpu")
-    scores = scorer.score(
-        "what do pandas eat",
-        [
-            "Giant pandas eat almost nothing but bamboo shoots and leaves.",
-            "The stock market fell sharply on Monday.",
-        ],
-    )
-    assert scores[0].probability > scores[1].probability
