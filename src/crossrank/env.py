@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
@@ -83,6 +83,13 @@ def _caller_stacklevel() -> int:
     return level
 
 
+_S = TypeVar("_S", bound="CrossrankSettings")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be built; the message names each wrong field and why, on one line."""
+
+
 class CrossrankSettings(BaseSettings):
     """Base of crossrank's settings classes: the class's own ``env_prefix``, then the legacy names.
 
@@ -92,6 +99,30 @@ class CrossrankSettings(BaseSettings):
     ``min_probability`` field is read as a threshold choice (a probability, ``model`` or
     ``none``), its errors naming the class's own variable.
     """
+
+    @classmethod
+    def from_flags(cls: type[_S], **flags: Any) -> _S:
+        """The settings from the command-line flags that were given (not ``None``); the rest from the environment.
+
+        Raises:
+            SettingsError: One line naming each field that is wrong and why.
+
+        Example:
+            ```python
+            RagSettings.from_flags(collection="handbook", top_k=None).collection
+            # -> 'handbook'
+            ```
+        """
+        from pydantic import ValidationError
+
+        given = {name: value for name, value in flags.items() if value is not None}
+        try:
+            return cls(**given)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+            )
+            raise SettingsError(problems) from None
 
     @field_validator("min_probability", mode="before", check_fields=False)
     @classmethod

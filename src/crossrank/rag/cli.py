@@ -31,18 +31,13 @@ def settings_from_flags(**flags: Any) -> Any:
         # -> 'handbook'
         ```
     """
-    from pydantic import ValidationError
-
+    from crossrank.env import SettingsError
     from crossrank.rag.settings import RagSettings
 
-    given = {name: value for name, value in flags.items() if value is not None}
     try:
-        return RagSettings(**given)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise typer.BadParameter(problems) from None
+        return RagSettings.from_flags(**flags)
+    except SettingsError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _quiet_model_loading() -> None:
@@ -66,17 +61,22 @@ def _where(source: str, chunk_index: int) -> str:
     return f"{Path(source).name}#{chunk_index}"
 
 
+# The store options, the same on `ingest` and `ask`.
+QdrantUrl = Annotated[str | None, typer.Option(help="Qdrant server URL; unset: the embedded store.")]
+QdrantApiKey = Annotated[str | None, typer.Option(help="API key of the Qdrant server.")]
+QdrantPath = Annotated[Path | None, typer.Option(help="Folder of the embedded store.")]
+Collection = Annotated[str | None, typer.Option(help="Collection name (default crossrank).")]
+
+
 # -- ingest ---------------------------------------------------------------------------------
 def ingest_command(
     paths: Annotated[
         list[Path], typer.Argument(help="Files and folders (.txt, .md, .html, .pdf; folders recursively).")
     ],
-    qdrant_url: Annotated[
-        str | None, typer.Option(help="Qdrant server URL; unset: the embedded store.")
-    ] = None,
-    qdrant_api_key: Annotated[str | None, typer.Option(help="API key of the Qdrant server.")] = None,
-    qdrant_path: Annotated[Path | None, typer.Option(help="Folder of the embedded store.")] = None,
-    collection: Annotated[str | None, typer.Option(help="Collection name (default crossrank).")] = None,
+    qdrant_url: QdrantUrl = None,
+    qdrant_api_key: QdrantApiKey = None,
+    qdrant_path: QdrantPath = None,
+    collection: Collection = None,
     embedding_model: Annotated[
         str | None, typer.Option(help="Bi-encoder folder (default all-MiniLM-L6-v2).")
     ] = None,
@@ -208,12 +208,10 @@ def _table(title: str | None, columns: list[str]) -> Any:
 
 def ask_command(
     question: Annotated[str, typer.Argument(help="The question.")],
-    qdrant_url: Annotated[
-        str | None, typer.Option(help="Qdrant server URL; unset: the embedded store.")
-    ] = None,
-    qdrant_api_key: Annotated[str | None, typer.Option(help="API key of the Qdrant server.")] = None,
-    qdrant_path: Annotated[Path | None, typer.Option(help="Folder of the embedded store.")] = None,
-    collection: Annotated[str | None, typer.Option(help="Collection name (default crossrank).")] = None,
+    qdrant_url: QdrantUrl = None,
+    qdrant_api_key: QdrantApiKey = None,
+    qdrant_path: QdrantPath = None,
+    collection: Collection = None,
     first_stage: Annotated[
         str | None, typer.Option(help="dense (default) or hybrid (dense + keyword, fused in Qdrant).")
     ] = None,

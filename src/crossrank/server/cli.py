@@ -25,18 +25,13 @@ def settings_from_flags(**flags: Any) -> Any:
         # -> 9000
         ```
     """
-    from pydantic import ValidationError
-
+    from crossrank.env import SettingsError
     from crossrank.server.settings import ServerSettings
 
-    given = {name: value for name, value in flags.items() if value is not None}
     try:
-        return ServerSettings(**given)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise typer.BadParameter(problems) from None
+        return ServerSettings.from_flags(**flags)
+    except SettingsError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 # The help of `crossrank serve`: the docstring, then where the settings come from (one
