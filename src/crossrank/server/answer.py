@@ -54,7 +54,15 @@ class AnswerRequest(BaseModel):
         return value
 
 
+# Extra keys are refused, so a field Answer.to_dict gains without this schema fails the
+# answer tests instead of being dropped from the response without a word.
+_ANSWER_CONFIG = ConfigDict(extra="forbid")
+
+
 class KeywordMatch(BaseModel):
+    """A keyword match (``crossrank.rag.keywords.KeywordHit.to_dict``)."""
+
+    model_config = _ANSWER_CONFIG
     rank: int
     score: float
     source: str | None = None
@@ -64,7 +72,9 @@ class KeywordMatch(BaseModel):
 
 
 class AnswerResponse(BaseModel):
-    """The pipeline's answer (see ``crossrank.rag.pipeline.Answer``)."""
+    """The pipeline's answer (``crossrank.rag.pipeline.Answer.to_dict``)."""
+
+    model_config = _ANSWER_CONFIG
 
     question: str
     verdict: str = Field(description="relevant, weak, none or ungated.")
