@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crossrank.evaluation.first_stage import bm25_run, dense_run, hybrid_run
-from crossrank.evaluation.rerank import top_k
+from crossrank.retrieval.runs import top_k
 
 PASSAGES = {
     "cats": "Cats purr when they are content and relaxed.",

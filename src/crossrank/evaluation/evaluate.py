@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from crossrank.data import BeirDataset, Run, load_trec_run
-from crossrank.evaluation.first_stage import FIRST_STAGES, bm25_run, dense_run, fuse, hybrid_run
+from crossrank.evaluation.first_stage import FIRST_STAGES, bm25_run, dense_run, hybrid_run
 from crossrank.evaluation.metrics import DEFAULT_METRICS, MetricsTable, compare_runs
-from crossrank.evaluation.rerank import RerankedRun, rerank_run, top_k
+from crossrank.evaluation.rerank import RerankedRun, rerank_run
 from crossrank.evaluation.thresholds import ThresholdAnalysis, threshold_analysis
+from crossrank.retrieval.runs import fuse_runs, top_k
 from crossrank.scorer import CrossEncoderScorer
 
 RERANKED = "reranked"
@@ -142,7 +143,11 @@ def evaluate_dataset(
     reranked = rerank_run(scorer, queries, dataset.passages(), first, show_progress_bar=show_progress_bar)
     rerank_s = time.perf_counter() - started
     fused_name = f"fused ({fusion})"
-    runs = {first_stage: first, RERANKED: reranked.logits, fused_name: fuse(first, reranked.logits, method=fusion)}
+    runs = {
+        first_stage: first,
+        RERANKED: reranked.logits,
+        fused_name: fuse_runs(first, reranked.logits, method=fusion),
+    }
     qrels = {q: dataset.qrels[q] for q in queries}
     table = compare_runs(qrels, runs, metrics)
     analysis = threshold_analysis(reranked.probabilities, qrels) if thresholds else None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from crossrank.data import Run
+from crossrank.retrieval.runs import fuse_runs
 
 FirstStage = Literal["bm25", "dense", "hybrid", "run"]
 FIRST_STAGES: tuple[str, ...] = ("bm25", "dense", "hybrid", "run")
@@ -138,51 +139,4 @@ def hybrid_run(sparse: Run, dense: Run, k: int = 100) -> Run:
         # -> {'q': {...}}
         ```
     """
-    return fuse(sparse, dense, method="rrf", k=k)
-
-
-def fuse(first: Run, second: Run, method: str = "rrf", k: int | None = None) -> Run:
-    """Fuse two runs with ``ranx.fuse``; keeps the top ``k`` per query.
-
-    ``method`` is any ranx fusion method: ``rrf`` (default, on ranks, no score
-    normalisation), ``wsum`` (equal weights), ``sum``, ``mnz``, ... (on
-    min-max normalised scores).
-    A query that only one run answers keeps that run's ranking.
-
-    Example:
-        ```python
-        fuse({"q": {"a": 2.0, "b": 1.0}}, {"q": {"a": 0.1, "b": 0.9}})["q"]["a"] > 0
-        # -> True
-        ```
-    """
-    from ranx import Run as RanxRun
-    from ranx import fuse as ranx_fuse
-
-    both = sorted(q for q in first.keys() & second.keys() if first[q] and second[q])
-    out: Run = {}
-    if both:
-        fused = ranx_fuse(
-            runs=[RanxRun({q: dict(first[q]) for q in both}), RanxRun({q: dict(second[q]) for q in both})],
-            norm=None if method == "rrf" else "min-max",
-            method=method,
-            params={"weights": [0.5, 0.5]} if method == "wsum" else None,  # wsum: equal weights
-        ).to_dict()
-        out.update({q: {d: float(s) for d, s in docs.items()} for q, docs in fused.items()})
-    for query_id in sorted((first.keys() | second.keys()) - set(both)):
-        # ranx needs every query in both runs; with one side empty the fusion is the other side.
-        docs = first.get(query_id) or second.get(query_id) or {}
-        ranked = sorted(docs.items(), key=lambda item: (-item[1], item[0]))
-        if method == "rrf":  # keep scores on the RRF scale (ranx's default k=60)
-            out[query_id] = {d: 1.0 / (60 + rank) for rank, (d, _) in enumerate(ranked, start=1)}
-        else:
-            out[query_id] = dict(ranked)
-    return top_k_of(out, k)
-
-
-def top_k_of(run: Run, k: int | None) -> Run:
-    """``run`` sorted per query (ties by doc id) and cut to ``k`` (all when ``None``)."""
-    out: Run = {}
-    for query_id, docs in run.items():
-        ranked = sorted(docs.items(), key=lambda item: (-item[1], item[0]))
-        out[query_id] = dict(ranked[:k] if k else ranked)
-    return out
+    return fuse_runs(sparse, dense, method="rrf", k=k)

@@ -34,23 +34,6 @@ class RerankedRun:
     probabilities: Run
 
 
-def top_k(run: Mapping[str, Mapping[str, float]], k: int) -> Run:
-    """The ``k`` best documents per query (ties broken by doc id, so it is deterministic).
-
-    Example:
-        ```python
-        top_k({"q": {"a": 1.0, "b": 3.0, "c": 2.0}}, 2)
-        # -> {'q': {'b': 3.0, 'c': 2.0}}
-        ```
-    """
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    return {
-        query_id: dict(sorted(docs.items(), key=lambda item: (-item[1], item[0]))[:k])
-        for query_id, docs in run.items()
-    }
-
-
 def rerank_run(
     scorer: CrossEncoderScorer,
     queries: Mapping[str, str],

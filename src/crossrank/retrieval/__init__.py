@@ -1,8 +1,8 @@
 """First-stage retrieval shared by the RAG app, evaluation and training: one home each.
 
-``crossrank.retrieval.bm25`` is the one BM25 (bm25s, with one tokeniser configuration)
-and ``crossrank.retrieval.embed`` the one bi-encoder loader (offline default
-all-MiniLM-L6-v2); the RAG app (ingestion, dense search, keyword fallback, Qdrant sparse
+``crossrank.retrieval.bm25`` is the one BM25 (bm25s, with one tokeniser configuration),
+``crossrank.retrieval.embed`` the one bi-encoder loader (offline default
+all-MiniLM-L6-v2) and ``crossrank.retrieval.runs`` the one top-k and run fusion (ranx); the RAG app (ingestion, dense search, keyword fallback, Qdrant sparse
 vectors), the evaluation first stages, negative mining, teacher scoring and the
 benchmarks all build on them.
 
