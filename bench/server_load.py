@@ -45,8 +45,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "hotpotqa-dev-distractor-first103"
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server_throughput import load_groups  # noqa: E402  (one home for the data reader, imported after the path is set)
+from server_throughput import load_groups  # noqa: E402  (one home for the data reader; bench/ is on sys.path as the script's folder)
 
 
 @dataclass
