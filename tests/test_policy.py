@@ -55,17 +55,32 @@ def test_the_weak_band_keeps_what_reaches_its_floor():
     assert [(d.text, d.passed) for d in result.kept] == [("b", False), ("d", False)]
     assert {d.drop_reason for d in result.dropped} == {DropReason.BELOW_MIN_PROBABILITY}
     # Below the floor too: none, everything dropped.
-    assert RelevancePolicy(min_probability=0.99, weak_min_probability=0.98).apply("q", TEXTS, SCORES).verdict is Verdict.NONE
+    assert (
+        RelevancePolicy(min_probability=0.99, weak_min_probability=0.98).apply("q", TEXTS, SCORES).verdict
+        is Verdict.NONE
+    )
     # The band is capped by top_n, and it is unused when something passes.
-    capped = RelevancePolicy(top_n=1, min_probability=0.99, weak_min_probability=0.5).apply("q", TEXTS, SCORES)
+    capped = RelevancePolicy(top_n=1, min_probability=0.99, weak_min_probability=0.5).apply(
+        "q", TEXTS, SCORES
+    )
     assert _texts(capped.kept) == ["b"] and capped.verdict is Verdict.WEAK
-    passing = RelevancePolicy(min_probability=sigmoid(2.0), weak_min_probability=0.5).apply("q", TEXTS, SCORES)
+    passing = RelevancePolicy(min_probability=sigmoid(2.0), weak_min_probability=0.5).apply(
+        "q", TEXTS, SCORES
+    )
     assert _texts(passing.kept) == ["b"] and passing.verdict is Verdict.RELEVANT
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("0.4", 0.4), ("model", "model"), ("MODEL", "model"), ("none", None), ("off", None), (None, None), (0.3, 0.3)],
+    [
+        ("0.4", 0.4),
+        ("model", "model"),
+        ("MODEL", "model"),
+        ("none", None),
+        ("off", None),
+        (None, None),
+        (0.3, 0.3),
+    ],
 )
 def test_thresholds_parse_from_text(text, expected):
     assert parse_threshold(text) == expected
@@ -85,7 +100,9 @@ def test_top_n_drops_the_rest_with_reason():
 
 
 def test_min_probability_gates_on_probability():
-    result = RelevancePolicy(min_probability=sigmoid(0.9)).apply("q", TEXTS, SCORES, recommended=Gate(0.1, "model"))
+    result = RelevancePolicy(min_probability=sigmoid(0.9)).apply(
+        "q", TEXTS, SCORES, recommended=Gate(0.1, "model")
+    )
     assert _texts(result.kept) == ["b", "d"]
     assert all(d.drop_reason is DropReason.BELOW_MIN_PROBABILITY for d in result.dropped)
     assert result.verdict is Verdict.RELEVANT
@@ -176,5 +193,18 @@ def test_metadata_speaks_only_the_one_field_vocabulary() -> None:
     original = {"source": "a.md", "retrieval_rank": 9}
     annotated = full.annotate(original, retrieval_score=0.61)
     assert set(annotated) == {"source", *RETRIEVAL_FIELDS, *RERANK_FIELDS}
-    assert annotated["retrieval_rank"] == 9 and annotated["retrieval_score"] == 0.61  # the caller's rank is kept
+    assert (
+        annotated["retrieval_rank"] == 9 and annotated["retrieval_score"] == 0.61
+    )  # the caller's rank is kept
     assert original == {"source": "a.md", "retrieval_rank": 9}  # inputs are never mutated
+
+
+def test_a_policy_from_an_objects_fields_takes_the_names_it_has_and_defaults_the_rest() -> None:
+    from types import SimpleNamespace
+
+    source = SimpleNamespace(top_n=2, min_probability=0.4, min_keep=1, unrelated="ignored")
+    policy = RelevancePolicy.from_fields(source)
+    assert (policy.top_n, policy.min_probability, policy.min_keep) == (2, 0.4, 1)
+    assert policy.min_relative == RelevancePolicy().min_relative and policy.fusion is None
+    with pytest.raises(ValueError, match="min_keep"):
+        RelevancePolicy.from_fields(SimpleNamespace(top_n=1, min_keep=3))  # the policy's own checks still run

@@ -1,4 +1,6 @@
-"""What the LangChain and LlamaIndex adapters share: their policy, their scorer, their ``model`` field.
+"""What the LangChain and LlamaIndex adapters share: their scorer and their ``model`` field.
+
+Their policy comes from their fields through ``RelevancePolicy.from_fields``.
 
 Framework-free on purpose (the layer contracts check it), so each adapter module imports
 only its own framework and the core.
@@ -6,7 +8,6 @@ only its own framework and the core.
 Example:
     ```python
     scorer = model_or_scorer(None, None)  # the shared default scorer
-    policy = policy_from_fields(my_adapter)  # top_n, min_probability, min_relative, min_keep, fusion
     ```
 """
 
@@ -15,19 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from crossrank.policy import RelevancePolicy
 from crossrank.scorer import CrossEncoderScorer
-
-
-def policy_from_fields(adapter: Any) -> RelevancePolicy:
-    """The ``RelevancePolicy`` of an adapter's ``top_n``, ``min_probability``, ``min_relative``, ``min_keep`` and ``fusion``."""
-    return RelevancePolicy(
-        top_n=adapter.top_n,
-        min_probability=adapter.min_probability,
-        min_relative=adapter.min_relative,
-        min_keep=adapter.min_keep,
-        fusion=adapter.fusion,
-    )
 
 
 def model_or_scorer(model: str | None, scorer: CrossEncoderScorer | None) -> CrossEncoderScorer:

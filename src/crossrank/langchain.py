@@ -31,7 +31,7 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 from langchain_core.runnables import RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from crossrank.adapter_common import model_or_scorer, model_path_to_str, policy_from_fields
+from crossrank.adapter_common import model_or_scorer, model_path_to_str
 from crossrank.fusion import Fusion
 from crossrank.inputs import check_query, check_texts
 from crossrank.policy import MODEL_THRESHOLD, RelevancePolicy, ThresholdChoice
@@ -141,7 +141,7 @@ class CrossRankReranker(BaseDocumentCompressor):
 
     @model_validator(mode="after")
     def _build(self) -> CrossRankReranker:
-        self._policy = policy_from_fields(self)
+        self._policy = RelevancePolicy.from_fields(self)
         self._scorer = model_or_scorer(self.model, self.scorer)
         return self
 

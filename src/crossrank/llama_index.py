@@ -23,7 +23,7 @@ from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRan
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
-from crossrank.adapter_common import model_or_scorer, model_path_to_str, policy_from_fields
+from crossrank.adapter_common import model_or_scorer, model_path_to_str
 from crossrank.fusion import Fusion
 from crossrank.inputs import check_query
 from crossrank.policy import MODEL_THRESHOLD, RelevancePolicy, ThresholdChoice
@@ -133,7 +133,7 @@ class CrossRankPostprocessor(BaseNodePostprocessor):
         if "model" in data:
             data["model"] = model_path_to_str(data["model"])
         super().__init__(**data)
-        self._policy = policy_from_fields(self)
+        self._policy = RelevancePolicy.from_fields(self)
         self._scorer = model_or_scorer(self.model, scorer)
 
     @classmethod

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Final, Literal
 
 from crossrank.fusion import Fusion, fuse
@@ -188,6 +188,23 @@ class RelevancePolicy:
             raise ValueError(f"min_keep ({self.min_keep}) must not exceed top_n ({self.top_n})")
         if self.fusion is not None and not isinstance(self.fusion, Fusion):
             raise ValueError(f"fusion must be a crossrank.fusion.Fusion or None, got {self.fusion!r:.80}")
+
+    @classmethod
+    def from_fields(cls, source: object) -> RelevancePolicy:
+        """The policy described by an object's attributes of the same names (the rest left at their defaults).
+
+        One place that turns a configuration into a gate: the framework adapters' fields
+        and ``RagSettings`` both go through it, so a policy field added here reaches each
+        of them by name.
+
+        Example:
+            ```python
+            RelevancePolicy.from_fields(RagSettings(top_n=3, min_probability=0.3)).top_n
+            # -> 3
+            ```
+        """
+        given = {f.name: getattr(source, f.name) for f in fields(cls) if hasattr(source, f.name)}
+        return cls(**given)
 
     def to_dict(self) -> dict[str, Any]:
         """The policy's settings as a JSON-ready dict."""

@@ -157,7 +157,7 @@ class RagSettings(CrossrankSettings):
         return self
 
     def policy(self) -> RelevancePolicy:
-        """The relevance gate these settings describe.
+        """The relevance gate these settings describe (``top_n``, ``min_probability``, ``min_relative``, ``min_keep``, the weak band).
 
         Example:
             ```python
@@ -165,13 +165,7 @@ class RagSettings(CrossrankSettings):
             # -> 3
             ```
         """
-        return RelevancePolicy(
-            top_n=self.top_n,
-            min_probability=self.min_probability,
-            min_relative=self.min_relative,
-            min_keep=self.min_keep,
-            weak_min_probability=self.weak_min_probability,
-        )
+        return RelevancePolicy.from_fields(self)
 
     def describe_store(self) -> str:
         """Where the chunks live, for messages: the server URL or the embedded folder."""
