@@ -50,7 +50,7 @@ def create_app(
 
     Args:
         settings: Configuration; ``None`` reads ``CROSSRANK_SERVER_*`` environment variables.
-        scorer: An already loaded scorer to share (tests); ``None`` loads
+        scorer: An already loaded scorer to share (tests, each Ray Serve replica); ``None`` loads
             ``settings.model`` in the background at startup.
         answer_service: A ready ``AnswerService`` for ``/v1/answer``; ``None`` builds
             one from the RAG settings when ``settings.answer_enabled``.
