@@ -1,4 +1,4 @@
-"""The model card (README.md) written beside every trained model.
+"""What a training run did (``TrainingSummary``) and the model card (README.md) written from it beside every trained model.
 
 Example:
     ```python
@@ -8,11 +8,50 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
-if TYPE_CHECKING:
-    from crossrank.training.trainer import TrainingSummary
+
+@dataclass
+class TrainingSummary:
+    """What a training run did and how well the kept model scores on validation.
+
+    Attributes:
+        output_dir: where the model (loadable by ``CrossEncoder(output_dir)``) and README.md are.
+        train_queries / train_pairs: size of the training data after mining.
+        steps: optimiser steps taken.
+        seconds: wall time of the run.
+        base_validation_ndcg10: NDCG@10 of the validation candidates in first-stage order.
+        best_validation_ndcg10: NDCG@10 of the kept (best) checkpoint.
+        hyperparameters: every option the run used.
+        extra: facts for the model card (teacher calibration, data description, ...).
+    """
+
+    output_dir: str
+    train_queries: int
+    train_pairs: int
+    steps: int
+    seconds: float
+    base_validation_ndcg10: float | None
+    best_validation_ndcg10: float | None
+    hyperparameters: dict[str, object]
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [
+            f"Model saved to {self.output_dir}",
+            (
+                f"  trained on {self.train_pairs} pairs from {self.train_queries} queries, {self.steps} steps, "
+                f"{self.seconds / 60:.1f} min"
+            ),
+        ]
+        if self.best_validation_ndcg10 is not None:
+            lines.append(
+                f"  validation NDCG@10: {self.best_validation_ndcg10:.4f} "
+                f"(first-stage order: {self.base_validation_ndcg10:.4f})"
+            )
+        return "\n".join(lines)
 
 
 def _fmt(value: float | None) -> str:

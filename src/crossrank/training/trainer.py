@@ -22,11 +22,12 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
 from crossrank.data import BeirDataset, LabelledPair, load_beir, load_pairs, pairs_to_beir
+from crossrank.training.card import TrainingSummary, write_model_card
 from crossrank.training.groups import TrainingGroup, add_teacher_scores, build_groups, soft_labels
 from crossrank.training.heads import Head, build_cross_encoder, resolve_head
 from crossrank.training.mining import bm25_top_k, mine_bm25_negatives
@@ -41,47 +42,6 @@ logger = logging.getLogger(__name__)
 
 Loss = Literal["bce", "listnet"]
 DataSource = str | Path | BeirDataset | Sequence[LabelledPair] | Sequence[TrainingGroup]
-
-
-@dataclass
-class TrainingSummary:
-    """What a training run did and how well the kept model scores on validation.
-
-    Attributes:
-        output_dir: where the model (loadable by ``CrossEncoder(output_dir)``) and README.md are.
-        train_queries / train_pairs: size of the training data after mining.
-        steps: optimiser steps taken.
-        seconds: wall time of the run.
-        base_validation_ndcg10: NDCG@10 of the validation candidates in first-stage order.
-        best_validation_ndcg10: NDCG@10 of the kept (best) checkpoint.
-        hyperparameters: every option the run used.
-        extra: facts for the model card (teacher calibration, data description, ...).
-    """
-
-    output_dir: str
-    train_queries: int
-    train_pairs: int
-    steps: int
-    seconds: float
-    base_validation_ndcg10: float | None
-    best_validation_ndcg10: float | None
-    hyperparameters: dict[str, object]
-    extra: dict[str, object] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        lines = [
-            f"Model saved to {self.output_dir}",
-            (
-                f"  trained on {self.train_pairs} pairs from {self.train_queries} queries, {self.steps} steps, "
-                f"{self.seconds / 60:.1f} min"
-            ),
-        ]
-        if self.best_validation_ndcg10 is not None:
-            lines.append(
-                f"  validation NDCG@10: {self.best_validation_ndcg10:.4f} "
-                f"(first-stage order: {self.base_validation_ndcg10:.4f})"
-            )
-        return "\n".join(lines)
 
 
 def default_base_model() -> str:
@@ -265,8 +225,6 @@ def train_cross_encoder(
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
     from transformers import set_seed
-
-    from crossrank.training.card import write_model_card
 
     started = time.time()
     set_seed(seed)
