@@ -242,8 +242,12 @@ class ServiceState:
         )
 
 
-def service_state(request: Request) -> ServiceState:
-    """FastAPI dependency: the state of the app serving this request."""
+async def service_state(request: Request) -> ServiceState:
+    """FastAPI dependency: the state of the app serving this request.
+
+    ``async`` on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a
+    thread hop per request that competes with the model's thread for the cores.
+    """
     state: ServiceState = request.app.state.crossrank
     return state
 
