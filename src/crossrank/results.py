@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from crossrank.scores import Score
@@ -29,19 +30,21 @@ from crossrank.scores import Score
 if TYPE_CHECKING:
     from crossrank.policy import RelevancePolicy
 
-FIELDS: dict[str, str] = {
-    "index": "Position in the caller's input list (the retrieval order), 0-based.",
-    "text": "The text that was scored.",
-    "relevance_score": "Relevance probability in [0, 1] (calibrated when the model ships a calibration).",
-    "relevance_logit": "The raw relevance logit (orders like the probability; keeps apart scores that round to 1.0).",
-    "rerank_rank": "1-based rank among all candidates after reranking.",
-    "rerank_windows": "Token windows the score was aggregated from (1: the document fitted whole).",
-    "passed_threshold": "Whether it cleared every threshold (false: kept only through min_keep or the weak band).",
-    "drop_reason": "Why it was not kept: below_min_probability, below_min_relative or beyond_top_n.",
-    "fused_score": "The value it was ordered by when the policy fuses with the first stage.",
-    "retrieval_score": "The first stage's score.",
-    "retrieval_rank": "1-based rank in the first stage's order.",
-}
+FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "index": "Position in the caller's input list (the retrieval order), 0-based.",
+        "text": "The text that was scored.",
+        "relevance_score": "Relevance probability in [0, 1] (calibrated when the model ships a calibration).",
+        "relevance_logit": "The raw relevance logit (orders like the probability; keeps apart scores that round to 1.0).",
+        "rerank_rank": "1-based rank among all candidates after reranking.",
+        "rerank_windows": "Token windows the score was aggregated from (1: the document fitted whole).",
+        "passed_threshold": "Whether it cleared every threshold (false: kept only through min_keep or the weak band).",
+        "drop_reason": "Why it was not kept: below_min_probability, below_min_relative or beyond_top_n.",
+        "fused_score": "The value it was ordered by when the policy fuses with the first stage.",
+        "retrieval_score": "The first stage's score.",
+        "retrieval_rank": "1-based rank in the first stage's order.",
+    }
+)
 """crossrank's field vocabulary: every name a result is written with, on every surface, and what it means.
 
 The names are prefixed where a bare word would be ambiguous beside a user's own metadata
