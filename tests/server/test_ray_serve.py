@@ -124,3 +124,5 @@ def test_build_app_reads_the_server_settings(tiny_model_dir: str) -> None:
         settings_from_args({"max_batch_requests": 16})
     with pytest.raises(ValueError, match=r"unknown build_app key\(s\) \['max_batch'\]"):
         settings_from_args({"max_batch": 4})
+    with pytest.raises(ValueError, match="max_batch_size: "):
+        settings_from_args({"max_batch_size": "many"})

@@ -74,7 +74,7 @@ def settings_from_args(args: dict[str, Any]) -> ServerSettings:
             f"unknown build_app key(s) {unknown}: use the server's settings "
             f"({', '.join(sorted(ServerSettings.model_fields))}) or {sorted(_RAY_KEYS)}"
         )
-    return ServerSettings(**given)
+    return ServerSettings.from_flags(**given)  # a bad value: SettingsError naming the key
 
 
 def build_app(args: dict[str, Any]) -> Any:
