@@ -155,7 +155,7 @@ class Answer:
 
     Attributes:
         question: The question.
-        verdict: ``relevant``, ``weak`` or ``none`` (what the gate said).
+        verdict: ``relevant``, ``weak``, ``none`` or ``ungated`` (what the gate said).
         text: The generated (or extracted) answer; ``None`` when nothing was generated.
         answered: Whether ``text`` holds an answer.
         warning: A low-confidence warning (verdict ``weak``), else ``None``.
