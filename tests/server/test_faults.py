@@ -109,12 +109,12 @@ def test_timeout_is_503_with_a_reason(server_settings: ServerSettings, scorer) -
         assert running.metric("crossrank_rejected_requests_total", reason="timeout") >= 1
 
 
-def test_after_a_burst_of_timeouts_scored_is_delivered_plus_at_most_one_batch(
+def test_after_a_burst_of_timeouts_their_queued_work_is_not_scored(
     server_settings: ServerSettings, scorer
 ) -> None:
     # A burst worth about three timeouts of model work: most requests time out while queued.
-    # Their queued work must be withdrawn: only the batch in flight when they time out may
-    # be scored for nobody, which scored minus delivered documents shows.
+    # Their queued work must be withdrawn: only batches in flight when they time out may be
+    # scored for nobody, which scored minus delivered documents shows.
     # Admission control off: this is about requests that were admitted and then timed out.
     settings = _big_settings(
         server_settings,
@@ -137,7 +137,14 @@ def test_after_a_burst_of_timeouts_scored_is_delivered_plus_at_most_one_batch(
         assert set(statuses) <= {200, 503} and 503 in statuses, statuses
         answered = len(texts) * statuses.count(200)
         assert answered <= delivered <= scored, (answered, delivered, scored)
-        assert scored - delivered <= settings.max_batch_size, (scored, delivered, statuses.count(200))
+        # Queued work of a timed-out request is withdrawn, so only batches already on the model
+        # when a deadline passed are scored for nobody. The deadlines are spread over the time the
+        # burst takes to send (client and server share this process), so allow two such batches,
+        # or a tenth of the timed-out documents where a loaded machine spreads them further;
+        # without the withdrawal nearly all the timed-out documents would be scored.
+        timed_out_documents = len(texts) * statuses.count(503)
+        allowed = max(2 * settings.max_batch_size, 0.1 * timed_out_documents)
+        assert scored - delivered <= allowed, (scored, delivered, statuses.count(200), timed_out_documents)
         _serves(running.url, scorer)
 
 
