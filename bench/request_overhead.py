@@ -1,9 +1,9 @@
 """One small request at a time: the service's own overhead per request, for two source trees.
 
 Starts ``python -m crossrank.server`` from a source tree (``--tree``; a ``git worktree`` of
-an older commit for the "before" column) with the onnx backend and the score cache off,
+an older commit for the "before" column) with the onnx backend, as ``server_load.py`` does,
 waits for ``/readyz``, then sends ``--requests`` sequential ``/v1/rerank`` requests of one
-short, distinct document and prints the median and mean round trip (and the same for
+short, distinct document (never in the score cache) and prints the median and mean round trip (and the same for
 ``/healthz``, which touches no model). The model's own time for one short pair is a few
 milliseconds, so differences between trees are the serving code's.
 
@@ -16,56 +16,30 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# One home for starting a server from a tree (bench/ is on sys.path as the script's folder).
+from server_load import ROOT, free_port, start_server
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--tree", type=Path, default=ROOT, help="source tree whose src/ the server runs")
     parser.add_argument("--label", default="after")
+    parser.add_argument(
+        "--model",
+        default=str(ROOT / "models" / "crossrank-default-model" / "crossrank_default_model" / "model"),
+    )
     parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(args.tree / "src"),
-        "CROSSRANK_SERVER_HOST": "127.0.0.1",
-        "CROSSRANK_SERVER_PORT": str(port),
-        "CROSSRANK_SERVER_BACKEND": "onnx",
-        "CROSSRANK_SERVER_LOG_LEVEL": "warning",
-        "CROSSRANK_SERVER_CACHE_SIZE": "0",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crossrank.server"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    port = free_port()
+    server = start_server(args.tree, args.model, port, timeout_s=30.0)
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             for i in range(20):  # warm the connection and the model
                 client.post("/v1/rerank", json={"query": "q", "documents": [f"warm-up {i}"]})
             for path in ("/healthz", "/v1/rerank"):
@@ -75,6 +49,7 @@ def main() -> None:
                     if path == "/healthz":
                         reply = client.get(path)
                     else:
+                        # A distinct document each time, so the score cache never answers.
                         body = {"query": "what is it", "documents": [f"document number {i} ({args.label})"]}
                         reply = client.post(path, json=body)
                     times.append(time.perf_counter() - started)

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crossrank.rag.pipeline import Source
-from crossrank.server.schemas import is_blank
+from crossrank.server.schemas import RESPONSE_CONFIG, is_blank
 
 log = logging.getLogger("crossrank.server")
 
@@ -54,15 +54,10 @@ class AnswerRequest(BaseModel):
         return value
 
 
-# Extra keys are refused, so a field Answer.to_dict gains without this schema fails the
-# answer tests instead of being dropped from the response without a word.
-_ANSWER_CONFIG = ConfigDict(extra="forbid")
-
-
 class KeywordMatch(BaseModel):
     """A keyword match (``crossrank.rag.keywords.KeywordHit.to_dict``)."""
 
-    model_config = _ANSWER_CONFIG
+    model_config = RESPONSE_CONFIG  # a field Answer.to_dict gains must be declared here
     rank: int
     score: float
     source: str | None = None
@@ -74,7 +69,7 @@ class KeywordMatch(BaseModel):
 class AnswerResponse(BaseModel):
     """The pipeline's answer (``crossrank.rag.pipeline.Answer.to_dict``)."""
 
-    model_config = _ANSWER_CONFIG
+    model_config = RESPONSE_CONFIG  # a field Answer.to_dict gains must be declared here
 
     question: str
     verdict: str = Field(description="relevant, weak, none or ungated.")

@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request, Response
-from starlette.routing import BaseRoute
 
 from crossrank.server.auth import api_key_dependency
 from crossrank.server.errors import BodyLimitMiddleware, error_response, install_error_handlers
@@ -105,8 +104,8 @@ def create_app(
     app.include_router(operations.router)
 
     # Read from the routers themselves: newer FastAPI keeps an included router as one entry of app.routes.
-    known_paths = {r.path for r in app.routes if isinstance(r, BaseRoute) and hasattr(r, "path")}
-    known_paths |= {getattr(r, "path", "") for router in [*scoring, operations.router] for r in router.routes}
+    routes = [*app.routes, *(route for router in [*scoring, operations.router] for route in router.routes)]
+    known_paths = {path for route in routes if (path := getattr(route, "path", None))}
     # Oversize bodies are refused before anything reads them; the metrics middleware is
     # added last so it is outermost and also counts those 413 answers.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

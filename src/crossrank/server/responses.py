@@ -35,10 +35,8 @@ DEPRECATED_ALIASES: dict[str, str] = {
 
 
 def _ranked_item(doc: RankedDocument) -> dict[str, Any]:
-    item = doc.to_dict()
-    del item["text"]  # Cohere echoes the document only on request, as ``document``
-    if item["drop_reason"] is None:
-        del item["drop_reason"]
+    # The rerank fields without the text: Cohere echoes the document only on request, as ``document``.
+    item: dict[str, Any] = {"index": doc.index, **doc.metadata()}
     item.update({old: item[new] for old, new in DEPRECATED_ALIASES.items()})
     return item
 

@@ -172,15 +172,15 @@ def _deprecated(name: str, **kwargs: Any) -> Any:
     )
 
 
-# The response models forbid extra keys: a field a builder adds without documenting it here
-# fails every test of its route instead of being dropped from the answer without a word.
-_ANSWER_CONFIG = ConfigDict(extra="forbid")
+RESPONSE_CONFIG = ConfigDict(extra="forbid")
+"""The response models' config: extra keys are refused, so a field a builder adds without
+declaring it here fails every test of its route instead of vanishing from the answer."""
 
 
 class RankedResult(BaseModel):
     """One document of a rerank answer, in crossrank's field vocabulary (``crossrank.results.FIELDS``)."""
 
-    model_config = _ANSWER_CONFIG
+    model_config = RESPONSE_CONFIG
 
     index: int = _field("index")
     relevance_score: float = _field("relevance_score")
@@ -225,7 +225,7 @@ class RerankMeta(BaseModel):
 class CohereRerankResponse(BaseModel):
     """Response of ``POST /v1/rerank``: Cohere's shape plus crossrank's verdict."""
 
-    model_config = _ANSWER_CONFIG
+    model_config = RESPONSE_CONFIG
 
     id: str = Field(description="Request id (also in the X-Request-Id header).")
     results: list[CohereRerankResult] = Field(description="Kept documents, best first.")

@@ -8,14 +8,13 @@ admission control, the request timeout and client-gone cancellation.
 
 Example:
     ```python
-    from typing import Annotated
-    from fastapi import APIRouter, Depends, Request
-    from crossrank.server.state import ServiceState, service_state
+    from fastapi import APIRouter, Request
+    from crossrank.server.state import State
 
     router = APIRouter()
 
     @router.post("/v1/score")
-    async def score(request: Request, state: Annotated[ServiceState, Depends(service_state)]) -> list[float]:
+    async def score(request: Request, state: State) -> list[float]:
         scores = await state.score(request, "query", ["a passage"])
         return [s.probability for s in scores]
     ```
@@ -30,9 +29,9 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 
 from crossrank.scores import Score
 from crossrank.server.batcher import (
@@ -275,3 +274,7 @@ def load_scorer(settings: ServerSettings) -> CrossEncoderScorer:
         max_length=settings.max_length,
         cache_size=settings.cache_size,
     )
+
+
+State = Annotated[ServiceState, Depends(service_state)]
+"""A route's parameter type for its app's state: ``async def route(..., state: State)``."""

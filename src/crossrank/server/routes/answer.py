@@ -17,19 +17,17 @@ Example:
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 
 from crossrank.server.answer import AnswerRequest, AnswerResponse
 from crossrank.server.bodies import StrictJsonRoute
 from crossrank.server.errors import LimitExceeded
 from crossrank.server.metrics import request_info
-from crossrank.server.state import ServiceState, service_state
+from crossrank.server.state import State
 
 router = APIRouter(tags=["answer"], route_class=StrictJsonRoute)
-
-State = Annotated[ServiceState, Depends(service_state)]
 
 
 def _unavailable(message: str) -> HTTPException:

@@ -13,16 +13,14 @@ Example:
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from crossrank.server.schemas import Health, Readiness
-from crossrank.server.state import ServiceState, service_state
+from crossrank.server.state import State
 
 router = APIRouter(tags=["operations"])
-
-State = Annotated[ServiceState, Depends(service_state)]
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")

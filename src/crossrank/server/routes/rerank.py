@@ -14,9 +14,9 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from crossrank.policy import RelevancePolicy, parse_threshold
 from crossrank.results import RerankResult
@@ -26,12 +26,10 @@ from crossrank.server.metrics import request_info
 from crossrank.server.responses import cohere_rerank_body, tei_ranks
 from crossrank.server.schemas import CohereRerankRequest, CohereRerankResponse, TeiRank, TeiRerankRequest
 from crossrank.server.settings import ServerSettings
-from crossrank.server.state import ServiceState, service_state
+from crossrank.server.state import State
 
 # Every route with a body accepts strict JSON only (415, or 422 naming a NaN or a lone surrogate).
 router = APIRouter(tags=["rerank"], route_class=StrictJsonRoute)
-
-State = Annotated[ServiceState, Depends(service_state)]
 
 
 def check_limits(settings: ServerSettings, query: str, texts: Sequence[str], field_name: str) -> None:
